@@ -1,0 +1,106 @@
+"""Domain errors, named for what went wrong; each carries a stable ``code``.
+
+Only zvonar/errors.py maps them to HTTP statuses.
+"""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error a use case reports to its caller."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.default_message())
+
+    @classmethod
+    def default_message(cls) -> str:
+        return cls.__doc__.strip().splitlines()[0] if cls.__doc__ else cls.code
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else self.default_message()
+
+
+class InvalidInput(DomainError, ValueError):
+    """The request is not valid."""
+
+    code = "invalid_input"
+
+
+class InvalidPhone(InvalidInput):
+    """A phone number that cannot be read as a valid number."""
+
+    code = "invalid_phone"
+
+    def __init__(self, raw: str, reason: str) -> None:
+        self.raw = raw
+        self.reason = reason
+        super().__init__(f"phone {raw!r} is not a valid number: {reason}")
+
+
+class NotFound(DomainError):
+    """Nothing found."""
+
+    code = "not_found"
+
+
+class ClientNotFound(NotFound):
+    """No such client (or not one of yours)."""
+
+    code = "client_not_found"
+
+
+class ContactNotFound(NotFound):
+    """No such contact (or not of one of your clients)."""
+
+    code = "contact_not_found"
+
+
+class UserNotFound(NotFound):
+    """No such user."""
+
+    code = "user_not_found"
+
+
+class Forbidden(DomainError):
+    """Your role does not allow this."""
+
+    code = "forbidden"
+
+
+class NotYourClient(Forbidden):
+    """This client is not one of yours."""
+
+    code = "not_your_client"
+
+
+class Conflict(DomainError):
+    """The change conflicts with what is stored."""
+
+    code = "conflict"
+
+
+class DuplicatePhone(Conflict):
+    """The phone number already belongs to a client."""
+
+    code = "duplicate_phone"
+
+
+class AuthenticationFailed(DomainError):
+    """Wrong login or password."""
+
+    code = "authentication_failed"
+
+
+class NotAuthenticated(DomainError):
+    """Log in first."""
+
+    code = "not_authenticated"
+
+
+class TooManyAttempts(DomainError):
+    """Too many login attempts; wait a minute."""
+
+    code = "too_many_attempts"

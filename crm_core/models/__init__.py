@@ -1,0 +1,32 @@
+"""SQLAlchemy models, one module per aggregate; importing this registers them all."""
+
+from crm_core.models.appeals import APPEAL_STATUSES, Appeal, MarketingChannel
+from crm_core.models.base import Base, UtcDateTime, utcnow
+from crm_core.models.calls import CALL_OUTCOMES, Call
+from crm_core.models.clients import Client, ClientKind, ClientReassignment, Contact, Phone, PhoneKind
+from crm_core.models.interactions import Interaction, InteractionStatus, InteractionType
+from crm_core.models.users import ApiSession, Role, Team, User
+
+__all__ = [
+    "APPEAL_STATUSES",
+    "CALL_OUTCOMES",
+    "ApiSession",
+    "Appeal",
+    "Base",
+    "Call",
+    "Client",
+    "ClientKind",
+    "ClientReassignment",
+    "Contact",
+    "Interaction",
+    "InteractionStatus",
+    "InteractionType",
+    "MarketingChannel",
+    "Phone",
+    "PhoneKind",
+    "Role",
+    "Team",
+    "User",
+    "UtcDateTime",
+    "utcnow",
+]

@@ -1,0 +1,1 @@
+"""HTTP routes of the CRM core, one module per aggregate."""

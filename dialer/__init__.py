@@ -1,0 +1,1 @@
+"""Campaigns at run time: leases, calling windows, DNC, retries, pacing, dialing modes."""

@@ -1,0 +1,1 @@
+"""The Textual desk for operators and supervisors; a client of the HTTP/WebSocket API."""

@@ -1,0 +1,1 @@
+"""Read-only analytics over the store: campaign results, call statistics, exports."""

@@ -1,0 +1,1 @@
+"""Call scripts and questionnaires: definition, validation, the runner, the protocol."""

@@ -1,0 +1,72 @@
+"""Login, sessions and the authentication wall, on both stores."""
+
+from __future__ import annotations
+
+
+async def test_login_me_logout(api) -> None:
+    user, client = await api.user("operator", login="i.petrova", full_name="Ирина Петрова", endpoint="101")
+    resp = await client.get("/api/auth/me")
+    assert resp.status == 200
+    me = await resp.json()
+    assert me["login"] == "i.petrova" and me["full_name"] == "Ирина Петрова" and me["phone_endpoint"] == "101"
+    assert (await client.post("/api/auth/logout")).status == 200
+    resp = await client.get("/api/auth/me")
+    assert resp.status == 401
+    assert (await resp.json())["error"]["code"] == "not_authenticated"
+
+
+async def test_wrong_password_is_401_json_and_rate_limited(api) -> None:
+    await api.user("operator", login="o.kovalenko")
+    anon = await api.client()
+    for _ in range(api.settings.http.login_attempts_per_minute):
+        resp = await anon.post("/api/auth/login", json={"login": "o.kovalenko", "password": "wrong password"})
+        assert resp.status == 401
+        assert (await resp.json())["error"]["code"] == "authentication_failed"
+    # Even the right password is refused while the login is throttled.
+    resp = await anon.post("/api/auth/login", json={"login": "o.kovalenko", "password": "correct horse battery"})
+    assert resp.status == 429
+    assert (await resp.json())["error"]["code"] == "too_many_attempts"
+
+
+async def test_every_route_but_login_needs_a_token(api) -> None:
+    anon = await api.client()
+    spec = await (await anon.get("/api/openapi.json")).json()
+    checked = 0
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            if op["security"] == []:
+                continue
+            url = path.replace("{", "").replace("}", "")
+            url = "/".join("1" if part.endswith("_id") else part for part in url.split("/"))
+            resp = await anon.request(method.upper(), url, json={})
+            assert resp.status == 401, (method, path, resp.status)
+            assert (await resp.json())["error"]["code"] == "not_authenticated"
+            checked += 1
+    assert checked >= 3
+    public = [p for p, ops in spec["paths"].items() for op in ops.values() if op["security"] == []]
+    assert public == ["/api/auth/login"]
+    assert (await anon.get("/api/ws")).status == 401
+
+
+async def test_bad_json_and_unknown_fields_are_422_not_500(api) -> None:
+    anon = await api.client()
+    resp = await anon.post("/api/auth/login", data=b"{not json", headers={"Content-Type": "application/json"})
+    assert resp.status == 422
+    resp = await anon.post("/api/auth/login", json={"login": "x", "password": "y", "admin": True})
+    assert resp.status == 422
+    body = await resp.json()
+    assert body["error"]["code"] == "invalid_input"
+    assert any(d["field"] == "admin" for d in body["error"]["details"])
+    resp = await anon.get("/api/no/such/route")
+    assert resp.status == 404 and (await resp.json())["error"]["code"] == "not_found"
+
+
+async def test_password_is_stored_as_argon2_hash(api) -> None:
+    from sqlalchemy import select
+
+    from crm_core.models import User
+
+    await api.user("admin", login="admin1")
+    async with api.db.reading() as s:
+        stored = (await s.execute(select(User.password_hash).where(User.login == "admin1"))).scalar_one()
+    assert stored.startswith("$argon2id$") and "correct horse" not in stored

@@ -1,0 +1,95 @@
+"""The aiohttp application: mounts each room's routes, owns start-up and shutdown."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from aiohttp import web
+
+from crm_core.api import CONTEXT_KEY, ApiContext, ApiRoutes, Endpoint
+from crm_core.db import Database
+from crm_core.login_throttle import LoginThrottle
+from crm_core.migrate import ensure_schema
+from zvonar import __version__
+from zvonar.bus import EventBus, InProcessBus
+from zvonar.errors import error_middleware
+from zvonar.http_dispatch import make_handler
+from zvonar.openapi import build_openapi
+from zvonar.settings import Settings
+from zvonar.ws import websocket_handler
+
+log = logging.getLogger(__name__)
+
+SETTINGS_KEY = web.AppKey("zvonar_settings", Settings)
+OPENAPI_KEY = web.AppKey("zvonar_openapi", dict)
+
+
+def route_tables() -> list[ApiRoutes]:
+    """Every room's routes, in the order they appear in the OpenAPI document."""
+    from crm_core.routes import auth
+
+    return [auth.routes]
+
+
+def make_bus(settings: Settings) -> EventBus:
+    if settings.bus == "redis":
+        from zvonar.bus_redis import RedisBus
+
+        return RedisBus(settings.redis_url)
+    return InProcessBus()
+
+
+def init_app(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    bus: EventBus | None = None,
+    extra_cleanup: list[Callable[[web.Application], Any]] | None = None,
+) -> web.Application:
+    """Build the application; the store and the bus are opened and closed with it."""
+    app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024 * 1024)
+    app[SETTINGS_KEY] = settings
+    database = db or Database(settings.effective_database_url)
+    event_bus = bus or make_bus(settings)
+    app[CONTEXT_KEY] = ApiContext(
+        db=database,
+        bus=event_bus,
+        default_region=settings.default_region,
+        session_ttl_hours=settings.http.session_ttl_hours,
+        throttle=LoginThrottle(limit=settings.http.login_attempts_per_minute, window=60.0),
+    )
+
+    async def store_and_bus(app: web.Application) -> AsyncIterator[None]:
+        await ensure_schema(database)
+        log.info("app.started store=%s bus=%s", database.safe_url(), settings.bus)
+        yield
+        if bus is None:
+            await event_bus.close()
+        if db is None:
+            await database.dispose()
+
+    app.cleanup_ctx.append(store_and_bus)
+    for ctx in extra_cleanup or []:
+        app.cleanup_ctx.append(ctx)
+
+    endpoints: list[Endpoint] = []
+    for table in route_tables():
+        for ep in table.endpoints:
+            app.router.add_route(ep.method, ep.path, make_handler(ep), name=f"{ep.tag}.{ep.handler.__name__}")
+            endpoints.append(ep)
+    app[OPENAPI_KEY] = build_openapi(endpoints, "Zvonar API", __version__)
+    app.router.add_get("/api/openapi.json", _openapi)
+    app.router.add_get("/api/health", _health)
+    app.router.add_get("/api/ws", websocket_handler)
+    return app
+
+
+async def _openapi(request: web.Request) -> web.Response:
+    return web.json_response(request.app[OPENAPI_KEY], dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok", "version": __version__})

@@ -1,0 +1,116 @@
+"""Settings, built once at start-up from ``ZVONAR_*`` env vars and an optional TOML file.
+
+Nested groups use a double underscore in env names: ``ZVONAR_AMI__HOST``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+class AmiSettings(BaseModel):
+    """Where the Asterisk Manager Interface is; empty host means the built-in simulator."""
+
+    host: str = ""
+    port: int = 5038
+    username: str = "zvonar"
+    secret: SecretStr = SecretStr("")
+    ping_interval: float = 5.0
+    action_timeout: float = 10.0
+    reconnect_backoff_max: float = 30.0
+    agent_channel_template: str = "PJSIP/{endpoint}"
+    trunk_dial_template: str = "PJSIP/{number}@trunk"
+    click_to_call_context: str = "zvonar-outbound"
+    campaign_context: str = "zvonar-campaign"
+    originate_timeout_ms: int = 30000
+    company_caller_id: str = ""
+
+
+class PbxSimSettings(BaseModel):
+    """The built-in PBX simulator, used when no Asterisk is configured."""
+
+    host: str = "127.0.0.1"
+    port: int = 5039
+    time_scale: float = 1.0
+    seed: int = 1
+
+
+class HttpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8080
+    session_ttl_hours: float = 12.0
+    login_attempts_per_minute: int = 10
+
+
+class Settings(BaseSettings):
+    """Everything Zvonar can be told; passed down from the CLI, never read as a global."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ZVONAR_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    database_url: str = ""
+    bus: Literal["memory", "redis"] = "memory"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    default_region: str = "RU"
+    log_format: Literal["kv", "json"] = "kv"
+    log_level: str = "INFO"
+    var_dir: Path = Field(default_factory=lambda: Path.cwd() / "var")
+    ami: AmiSettings = Field(default_factory=AmiSettings)
+    pbx_sim: PbxSimSettings = Field(default_factory=PbxSimSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+
+    @field_validator("default_region")
+    @classmethod
+    def _upper_region(cls, value: str) -> str:
+        value = value.strip().upper()
+        if len(value) != 2:
+            raise ValueError("default_region must be a two-letter country code such as RU, UA, BY")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = init_settings.init_kwargs.pop("_toml_file", None) if hasattr(init_settings, "init_kwargs") else None
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured store, or the embedded SQLite file under ``var_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.var_dir / 'zvonar.sqlite3').resolve()}"
+
+    @property
+    def uses_pbx_simulator(self) -> bool:
+        return not self.ami.host
+
+
+def load_settings(toml_file: str | Path | None = None, **overrides: Any) -> Settings:
+    """Build the one settings object: overrides > env > TOML file > defaults."""
+    if toml_file is not None and not Path(toml_file).is_file():
+        raise FileNotFoundError(f"settings file {toml_file} does not exist")
+    kwargs: dict[str, Any] = dict(overrides)
+    if toml_file is not None:
+        kwargs["_toml_file"] = Path(toml_file)
+    return Settings(**kwargs)
