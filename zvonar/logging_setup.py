@@ -9,7 +9,7 @@ import sys
 from datetime import datetime, timezone
 
 # Any "secret=...", "password: ..." or "Secret: ..." pair that slips into a message is masked.
-_SECRET_RE = re.compile(r"(?i)\b(secret|password|token|authorization)(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|\S+)")
+_SECRET_RE = re.compile(r"(?i)\b(secret|password|token|authorization)(\s*[=:]\s*)((?:Bearer|Basic)\s+\S+|\"[^\"]*\"|'[^']*'|\S+)")
 
 
 def mask_secrets(text: str) -> str:

@@ -1,0 +1,61 @@
+"""Settings are built once from env and TOML; the CLI lists every verb; logs hide secrets."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from zvonar.cli import build_parser
+from zvonar.logging_setup import KeyValueFormatter, mask_secrets
+from zvonar.settings import load_settings
+
+
+def test_env_overrides_toml_and_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    toml = tmp_path / "zvonar.toml"
+    toml.write_text('default_region = "by"\nbus = "redis"\n[ami]\nhost = "10.0.0.5"\nport = 5040\n', encoding="utf-8")
+    monkeypatch.setenv("ZVONAR_AMI__PORT", "5041")
+    s = load_settings(toml)
+    assert s.default_region == "BY" and s.bus == "redis" and s.ami.host == "10.0.0.5" and s.ami.port == 5041
+    assert not s.uses_pbx_simulator
+
+
+def test_default_store_is_sqlite_under_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ZVONAR_DATABASE_URL", raising=False)
+    s = load_settings()
+    assert s.effective_database_url == f"sqlite+aiosqlite:///{tmp_path / 'var' / 'zvonar.sqlite3'}"
+    assert s.uses_pbx_simulator
+
+
+def test_bad_settings_are_a_clear_error(tmp_path: Path) -> None:
+    env = {"ZVONAR_DEFAULT_REGION": "Russia", "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-m", "zvonar.cli", "db", "upgrade"], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "default_region" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_help_lists_every_verb_with_a_line() -> None:
+    text = build_parser().format_help()
+    for verb in ("serve", "demo", "db", "user", "import", "ami", "pbx-sim"):
+        line = next((ln for ln in text.splitlines() if ln.strip().startswith(verb + " ")), None)
+        assert line is not None and len(line.split()) > 1, verb
+
+
+def test_secrets_never_reach_the_log() -> None:
+    record = logging.LogRecord("ami", logging.INFO, __file__, 1, "ami.login user=zvonar secret=s3cr3t password: 'hunter2'", (), None)
+    line = KeyValueFormatter().format(record)
+    assert "s3cr3t" not in line and "hunter2" not in line and "user=zvonar" in line
+    assert mask_secrets("Authorization: Bearer abc123") == "Authorization: ***"
+    assert mask_secrets("token=abc123 user=x") == "token=*** user=x"
+
+
+def test_db_upgrade_cli_creates_the_sqlite_store(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "zvonar.cli", "db", "upgrade"], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "database at revision" in proc.stdout
+    assert (tmp_path / "var" / "zvonar.sqlite3").is_file()
