@@ -1,0 +1,1 @@
+"""Zvonar's bridge to the Asterisk Manager Interface: wire protocol, call tracking, replay."""
