@@ -104,3 +104,9 @@ class TooManyAttempts(DomainError):
     """Too many login attempts; wait a minute."""
 
     code = "too_many_attempts"
+
+
+class ImportFileError(InvalidInput):
+    """A client import file that cannot be read at all (empty, unknown encoding, no name column)."""
+
+    code = "import_file_invalid"
