@@ -11,14 +11,17 @@ from __future__ import annotations
 import codecs
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Union
 
 log = logging.getLogger(__name__)
 
-Value = Union[str, list[str]]
+Value = str | list[str]
 Message = dict[str, Value]
 
 EOL = "\r\n"
+TEXT_KEY = "__text__"
+"""Key under which lines without a colon (AMI v1 command output) are collected."""
+
+_GREETING_PREFIX = "Asterisk Call Manager"
 
 
 class UnsafeAmiValue(ValueError):
@@ -54,12 +57,14 @@ def parse_block(lines: Iterable[str]) -> Message:
         key, sep, value = line.partition(":")
         if not sep:
             # Command output and other free text (AMI v1 "--END COMMAND--" bodies).
-            msg.setdefault("__text__", [])
-            assert isinstance(msg["__text__"], list)
-            msg["__text__"].append(line)
+            text = msg.get(TEXT_KEY)
+            if isinstance(text, list):
+                text.append(line)
+            else:
+                msg[TEXT_KEY] = [line]
             continue
-        key = key.strip()
-        value = value[1:] if value.startswith(" ") else value
+        if value[:1] == " ":
+            value = value[1:]
         if key in msg:
             existing = msg[key]
             if isinstance(existing, list):
@@ -67,12 +72,26 @@ def parse_block(lines: Iterable[str]) -> Message:
             else:
                 msg[key] = [existing, value]
         else:
+            if key[-1:] == " " or key[:1] == " ":
+                key = key.strip()
             msg[key] = value
     return msg
 
 
+def _parse_lines(block: str) -> Message | None:
+    """One message from its text (any mix of CRLF and LF), or None if it is blank."""
+    lines = [ln.rstrip("\r") for ln in block.split("\n")]
+    lines = [ln for ln in lines if ln]
+    return parse_block(lines) if lines else None
+
+
 class AmiParser:
-    """Incremental parser: ``feed(bytes)`` returns the messages completed so far."""
+    """Incremental parser: ``feed(bytes)`` returns the messages completed so far.
+
+    The first line of a connection is the greeting (``Asterisk Call Manager/x.y``),
+    returned as ``{"Banner": line}``; a capture that starts mid-stream (first line
+    is a header) is parsed as messages straight away.
+    """
 
     def __init__(self) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -80,44 +99,73 @@ class AmiParser:
         self._greeted = False
 
     def feed(self, data: bytes) -> list[Message]:
-        self._buffer += self._decoder.decode(data)
+        """Add bytes from the socket; return every message they complete."""
+        buffer = self._buffer + self._decoder.decode(data)
         out: list[Message] = []
         if not self._greeted:
-            end = self._buffer.find("\n")
-            if end < 0:
+            buffer = self._take_greeting(buffer, out)
+            if not self._greeted:
+                self._buffer = buffer
                 return out
-            first = self._buffer[:end].rstrip("\r")
-            if ":" in first and not first.startswith("Asterisk Call Manager"):
-                # No greeting (a capture started mid-stream): parse as messages.
-                self._greeted = True
-            else:
-                self._greeted = True
-                self._buffer = self._buffer[end + 1 :]
-                out.append({"Banner": first})
+        if "\n\n" not in buffer:
+            # Asterisk's own framing (CRLF only): split the whole read in C.
+            blocks = buffer.split("\r\n\r\n")
+            self._buffer = blocks.pop()
+            append = out.append
+            for block in blocks:
+                if block:
+                    lines = block.split("\r\n")
+                    try:
+                        msg = dict([line.split(": ", 1) for line in lines])
+                    except ValueError:
+                        msg = None
+                    # Fallback: a repeated key, a line without ": ", or a stray bare LF.
+                    if msg is None or len(msg) != len(lines) or block.count("\n") != len(lines) - 1:
+                        msg = _parse_lines(block)
+                        if msg is None:
+                            continue
+                    append(msg)
+            return out
+        pos = 0
+        find = buffer.find
+        append = out.append
         while True:
-            end, skip = self._find_terminator()
-            if end < 0:
-                break
-            block = self._buffer[:end]
-            self._buffer = self._buffer[end + skip :]
-            lines = [ln.rstrip("\r") for ln in block.split("\n")]
-            lines = [ln for ln in lines if ln]
-            if not lines:
-                continue
-            try:
-                out.append(parse_block(lines))
-            except Exception:  # pragma: no cover - parse_block is total; keep the stream alive anyway
-                log.warning("ami.parse.skipped block=%r", block[:200])
+            end = find("\r\n\r\n", pos)
+            if end >= 0:
+                # A bare-LF terminator earlier in the buffer wins (mixed captures).
+                lf = find("\n\n", pos, end)
+                if lf >= 0:
+                    end, skip = lf, 2
+                else:
+                    skip = 4
+            else:
+                end = find("\n\n", pos)
+                if end < 0:
+                    break
+                skip = 2
+            block = buffer[pos:end]
+            pos = end + skip
+            msg = _parse_lines(block)
+            if msg is not None:
+                append(msg)
+        self._buffer = buffer[pos:] if pos else buffer
         return out
 
-    def _find_terminator(self) -> tuple[int, int]:
-        crlf = self._buffer.find("\r\n\r\n")
-        lf = self._buffer.find("\n\n")
-        if crlf < 0 and lf < 0:
-            return -1, 0
-        if crlf >= 0 and (lf < 0 or crlf <= lf):
-            return crlf, 4
-        return lf, 2
+    def _take_greeting(self, buffer: str, out: list[Message]) -> str:
+        while True:
+            end = buffer.find("\n")
+            if end < 0:
+                return buffer
+            first = buffer[:end].rstrip("\r")
+            if not first.strip():
+                # Blank lines before anything else carry nothing; drop them.
+                buffer = buffer[end + 1 :]
+                continue
+            self._greeted = True
+            if first.startswith(_GREETING_PREFIX) or ":" not in first:
+                out.append({"Banner": first})
+                return buffer[end + 1 :]
+            return buffer
 
     @property
     def pending(self) -> str:

@@ -17,7 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_core.db import Database
-from crm_core.errors import InvalidInput, NotAuthenticated
+from crm_core.errors import NotAuthenticated, NotFound
 from crm_core.login_throttle import LoginThrottle
 from crm_core.rights import Actor
 
@@ -91,13 +91,30 @@ class ApiRequest:
 
     def path_int(self, name: str) -> int:
         raw = self.request.match_info[name]
-        # Refused here so a huge or signed id never reaches the database as a 500.
-        if not raw.isdigit() or len(raw) > 12:
-            raise InvalidInput(f"{name} must be a positive integer")
+        # No row can have such an id; refused here so it never reaches the database as a 500.
+        if not raw.isdigit() or len(raw) > 10 or not 0 < int(raw) <= MAX_ID:
+            raise not_found_for(name)(f"nothing has {name} {raw[:20]}")
         return int(raw)
 
 
+def not_found_for(param: str) -> type[NotFound]:
+    """The specific NotFound of a path parameter (``client_id`` -> ClientNotFound)."""
+    wanted = f"{param.removesuffix('_id')}_not_found"
+    for cls in _all_subclasses(NotFound):
+        if cls.code == wanted:
+            return cls
+    return NotFound
+
+
+def _all_subclasses(cls: type) -> list[type]:
+    out = []
+    for sub in cls.__subclasses__():
+        out += [sub, *_all_subclasses(sub)]
+    return out
+
+
 Handler = Callable[[ApiRequest], Awaitable[Any]]
+MAX_ID = 2_147_483_647
 _PATH_PARAM = re.compile(r"{(\w+)}")
 
 
@@ -114,6 +131,8 @@ class Endpoint:
     status: int = 200
     public: bool = False
     raw_response: bool = False
+    # Media types of a body the handler reads itself (a file upload), instead of ``body``.
+    raw_body: tuple[str, ...] = ()
 
     @property
     def path_params(self) -> list[str]:
@@ -139,11 +158,15 @@ class ApiRoutes:
         status: int = 200,
         public: bool = False,
         raw_response: bool = False,
+        raw_body: tuple[str, ...] = (),
     ) -> Callable[[Handler], Handler]:
         def decorate(handler: Handler) -> Handler:
             doc = summary or (handler.__doc__ or "").strip().splitlines()[0] if (summary or handler.__doc__) else path
             self.endpoints.append(
-                Endpoint(method.upper(), path, handler, doc, self.tag, body, query, response, status, public, raw_response)
+                Endpoint(
+                    method.upper(), path, handler, doc, self.tag, body, query, response, status, public, raw_response,
+                    raw_body,
+                )
             )
             return handler
 

@@ -58,6 +58,24 @@ class ContactNotFound(NotFound):
     code = "contact_not_found"
 
 
+class InteractionNotFound(NotFound):
+    """No such event (or not on one of your clients)."""
+
+    code = "interaction_not_found"
+
+
+class InteractionTypeNotFound(NotFound):
+    """No such event type."""
+
+    code = "interaction_type_not_found"
+
+
+class AppealNotFound(NotFound):
+    """No such appeal (or not of one of your clients)."""
+
+    code = "appeal_not_found"
+
+
 class UserNotFound(NotFound):
     """No such user."""
 
@@ -110,3 +128,9 @@ class ImportFileError(InvalidInput):
     """A client import file that cannot be read at all (empty, unknown encoding, no name column)."""
 
     code = "import_file_invalid"
+
+
+class ServiceUnavailable(DomainError):
+    """A service this action needs (the PBX, the bus) is not reachable right now."""
+
+    code = "service_unavailable"

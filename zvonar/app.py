@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -29,9 +30,11 @@ OPENAPI_KEY = web.AppKey("zvonar_openapi", dict)
 
 def route_tables() -> list[ApiRoutes]:
     """Every room's routes, in the order they appear in the OpenAPI document."""
-    from crm_core.routes import auth
+    from ami_bridge import routes as telephony
+    from crm_core.routes import appeals, auth, calls, clients, contacts, imports, interactions
 
-    return [auth.routes]
+    return [auth.routes, clients.routes, contacts.routes, interactions.routes, appeals.routes, calls.routes, telephony.routes,
+            imports.routes]
 
 
 def make_bus(settings: Settings) -> EventBus:
@@ -48,6 +51,8 @@ def init_app(
     db: Database | None = None,
     bus: EventBus | None = None,
     extra_cleanup: list[Callable[[web.Application], Any]] | None = None,
+    telephony: bool = False,
+    sim_override: Any = None,
 ) -> web.Application:
     """Build the application; the store and the bus are opened and closed with it."""
     app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024 * 1024)
@@ -72,13 +77,19 @@ def init_app(
             await database.dispose()
 
     app.cleanup_ctx.append(store_and_bus)
+    if telephony:
+        from zvonar.telephony import telephony_context
+
+        app.cleanup_ctx.append(telephony_context(settings, sim_override))
     for ctx in extra_cleanup or []:
         app.cleanup_ctx.append(ctx)
 
     endpoints: list[Endpoint] = []
     for table in route_tables():
         for ep in table.endpoints:
-            app.router.add_route(ep.method, ep.path, make_handler(ep), name=f"{ep.tag}.{ep.handler.__name__}")
+            # Ids are digits only, so /api/clients/search is never taken for /api/clients/{client_id}.
+            route_path = re.sub(r"{(\w+)}", r"{\1:\\d+}", ep.path)
+            app.router.add_route(ep.method, route_path, make_handler(ep), name=f"{ep.tag}.{ep.handler.__name__}")
             endpoints.append(ep)
     app[OPENAPI_KEY] = build_openapi(endpoints, "Zvonar API", __version__)
     app.router.add_get("/api/openapi.json", _openapi)

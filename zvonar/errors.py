@@ -21,6 +21,7 @@ STATUS_BY_ERROR: list[tuple[type[e.DomainError], int]] = [
     (e.NotFound, 404),
     (e.Conflict, 409),
     (e.InvalidInput, 422),
+    (e.ServiceUnavailable, 503),
 ]
 
 
@@ -31,11 +32,13 @@ def status_for(exc: e.DomainError) -> int:
     return 400
 
 
-def error_response(status: int, code: str, message: str, details: Any = None) -> web.Response:
+def error_response(status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None) -> web.Response:
     body: dict[str, Any] = {"error": {"code": code, "message": message}}
     if details is not None:
         body["error"]["details"] = details
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return web.json_response(body, status=status, headers=headers, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
@@ -63,7 +66,9 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         if exc.status < 400:
             raise
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(exc.status, "http_error")
-        return error_response(exc.status, code, exc.reason or "error")
+        # RFC 9110: a 405 lists the methods the resource does support.
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return error_response(exc.status, code, exc.reason or "error", headers=allow)
     except Exception:
         log.exception("http.unhandled method=%s path=%s", request.method, request.path)
         return error_response(500, "internal_error", "internal error; it has been logged")

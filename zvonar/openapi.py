@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from crm_core.api import Endpoint
+from crm_core.api import MAX_ID, Endpoint
 
 REF = "#/components/schemas/{model}"
 
@@ -59,7 +59,7 @@ def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[s
             "tags": [ep.tag],
             "operationId": f"{ep.tag}_{ep.handler.__name__}",
             "parameters": [
-                {"name": p, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0, "maximum": 999999999999}}
+                {"name": p, "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
                 for p in ep.path_params
             ],
         }
@@ -70,6 +70,11 @@ def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[s
                 "required": True,
                 "content": {"application/json": {"schema": _schema(ep.body, components, "validation")}},
             }
+        elif ep.raw_body:
+            op["requestBody"] = {
+                "required": True,
+                "content": {media: {"schema": {"type": "string", "format": "binary"}} for media in ep.raw_body},
+            }
         responses: dict[str, Any] = {}
         if ep.raw_response or ep.response is None:
             responses[str(ep.status)] = {"description": "OK"}
@@ -79,10 +84,9 @@ def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[s
                 "content": {"application/json": {"schema": _schema(ep.response, components, "serialization")}},
             }
         err = {"description": "error", "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}}
-        for code in ("400", "404", "409", "413", "422", "429"):
+        for code in ("400", "401", "404", "409", "413", "422", "429", "503"):
             responses[code] = err
         if not ep.public:
-            responses["401"] = err
             responses["403"] = err
             op["security"] = [{"bearer": []}]
         else:

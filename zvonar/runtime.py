@@ -27,7 +27,7 @@ async def _wait_for_stop() -> None:
 
 async def serve_async(settings: Settings, host: str | None = None, port: int | None = None, ready: asyncio.Event | None = None) -> None:
     """Run the API until SIGINT/SIGTERM."""
-    app = init_app(settings)
+    app = init_app(settings, telephony=True)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host or settings.http.host, port or settings.http.port)
@@ -47,6 +47,15 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
 
 
 def run_pbx_sim(settings: Settings, host: str | None = None, port: int | None = None) -> int:
-    from ami_bridge.pbx_sim import run_pbx_sim as run
+    """``zvonar pbx-sim``: the simulator alone, for a bridge in another process."""
+    from dataclasses import replace
 
-    return run(settings, host=host, port=port)
+    from ami_bridge.pbx_sim import serve_forever
+    from zvonar.telephony import sim_config
+
+    config = replace(sim_config(settings), host=host or settings.pbx_sim.host, port=port if port is not None else settings.pbx_sim.port)
+    try:
+        asyncio.run(serve_forever(config))
+    except KeyboardInterrupt:
+        pass
+    return 0

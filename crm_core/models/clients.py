@@ -40,6 +40,8 @@ class Client(Base):
     abc_class: Mapped[str | None] = mapped_column(String(1))
     timezone: Mapped[str | None] = mapped_column(String(64))
     comment: Mapped[str | None] = mapped_column(Text)
+    # The code of the marketing channel (marketing_channels.code) the client came through.
+    source_channel: Mapped[str | None] = mapped_column(String(40))
     responsible_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

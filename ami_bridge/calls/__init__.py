@@ -1,0 +1,1 @@
+"""Call tracking: AMI events in, calls out (``tracker.CallTracker``, updates in ``model``)."""

@@ -1,0 +1,157 @@
+"""Click-to-call: the user's own phone rings first, then the client's number.
+
+Rights come from crm_core: a user may dial only the clients they may see.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import select
+
+from ami_bridge.errors import AmiError, AmiOriginateRejected
+from ami_bridge.protocol import check_field
+from crm_core.db import Database
+from crm_core.errors import ClientNotFound, ContactNotFound, InvalidInput, ServiceUnavailable
+from crm_core.models import Call, Phone, User
+from crm_core.phones import normalize_phone, phone_digits
+from crm_core.rights import Actor
+from crm_core.services.clients import load_visible_client
+from crm_core.services.contacts import load_visible_contact
+
+log = logging.getLogger(__name__)
+
+
+class Originator(Protocol):
+    async def originate(self, action: dict[str, Any], *, requested_by: int | None = None, client_id: int | None = None,
+                        agent: str | None = None, number: str | None = None) -> str: ...
+
+
+@dataclass(frozen=True)
+class ClickToCallTarget:
+    client_id: int
+    client_name: str
+    e164: str
+
+
+@dataclass(frozen=True)
+class PlacedCall:
+    action_id: str
+    call_id: int
+    client_id: int
+    number: str
+    endpoint: str
+
+
+def originate_action(
+    endpoint: str, digits: str, client_name: str, *, agent_channel_template: str, context: str, timeout_ms: int,
+    client_id: int, user_id: int,
+) -> dict[str, Any]:
+    """The Originate for one click (pure). The CallerID is what the agent's phone shows."""
+    display = client_name.replace('"', "'")[:60]
+    action = {
+        "Channel": agent_channel_template.format(endpoint=endpoint),
+        "Context": context,
+        "Exten": digits,
+        "Priority": "1",
+        "CallerID": f'"{display}" <{digits}>',
+        "Timeout": str(timeout_ms),
+        "Async": "true",
+        "Variable": [f"ZVONAR_CLIENT_ID={client_id}", f"ZVONAR_USER_ID={user_id}"],
+    }
+    for key, value in action.items():
+        for item in value if isinstance(value, list) else [value]:
+            check_field(key, item)
+    return action
+
+
+async def resolve_target(
+    db: Database, actor: Actor, default_region: str, *, phone: str | None, contact_id: int | None, client_id: int | None
+) -> ClickToCallTarget:
+    """Which client and number to dial, refusing anything the actor may not see."""
+    async with db.reading() as s:
+        if phone:
+            e164 = normalize_phone(phone, default_region)
+            row = (await s.execute(select(Phone).where(Phone.e164 == e164))).scalar_one_or_none()
+            if row is None:
+                raise ClientNotFound(f"{e164} is not a number of any of your clients")
+            client = await load_visible_client(s, actor, row.client_id)
+            return ClickToCallTarget(client.id, client.name, e164)
+        if contact_id is not None:
+            contact = await load_visible_contact(s, actor, contact_id)
+            phones = list((await s.execute(select(Phone).where(Phone.contact_id == contact.id).order_by(Phone.id))).scalars())
+            client = await load_visible_client(s, actor, contact.client_id, with_phones=True)
+            chosen = phones[0] if phones else (client.phones[0] if client.phones else None)
+            if chosen is None:
+                raise ContactNotFound("this contact and their client have no phone number")
+            return ClickToCallTarget(client.id, client.name, chosen.e164)
+        if client_id is not None:
+            client = await load_visible_client(s, actor, client_id, with_phones=True)
+            if not client.phones:
+                raise InvalidInput("this client has no phone number")
+            return ClickToCallTarget(client.id, client.name, client.phones[0].e164)
+    raise InvalidInput("give a phone, a contact_id or a client_id")
+
+
+async def place_click_to_call(
+    db: Database,
+    originator: Originator | None,
+    actor: Actor,
+    *,
+    default_region: str,
+    agent_channel_template: str,
+    context: str,
+    timeout_ms: int,
+    phone: str | None = None,
+    contact_id: int | None = None,
+    client_id: int | None = None,
+) -> PlacedCall:
+    """Ring the actor's own endpoint, then the client; the call row exists from this moment."""
+    target = await resolve_target(db, actor, default_region, phone=phone, contact_id=contact_id, client_id=client_id)
+    async with db.reading() as s:
+        user = await s.get(User, actor.user_id)
+    if user is None or not user.phone_endpoint:
+        raise InvalidInput("you have no phone endpoint set; ask an administrator to set yours")
+    if originator is None:
+        raise ServiceUnavailable("the PBX is not connected; try again in a moment")
+    digits = phone_digits(target.e164)
+    action = originate_action(
+        user.phone_endpoint, digits, target.client_name, agent_channel_template=agent_channel_template,
+        context=context, timeout_ms=timeout_ms, client_id=target.client_id, user_id=user.id,
+    )
+    from ami_bridge.connection import new_action_id
+
+    action["ActionID"] = new_action_id()
+    async with db.transaction() as s:
+        call = Call(direction="outbound", client_number=target.e164, client_id=target.client_id,
+                    agent_id=user.id, agent_extension=user.phone_endpoint, action_id=action["ActionID"],
+                    requested_by_id=user.id)
+        s.add(call)
+        await s.flush()
+        call_id = call.id
+    try:
+        await originator.originate(action, requested_by=user.id, client_id=target.client_id,
+                                   agent=user.phone_endpoint, number=digits)
+    except AmiOriginateRejected as exc:
+        await _mark_failed(db, call_id)
+        raise ServiceUnavailable(f"Asterisk refused the call: {exc}") from exc
+    except AmiError as exc:
+        # Not resent (it could ring twice); the user decides whether to click again.
+        await _mark_failed(db, call_id)
+        raise ServiceUnavailable(f"the call could not be confirmed by Asterisk: {exc}") from exc
+    log.info("click_to_call.placed user=%s client_id=%s action_id=%s", user.login, target.client_id, action["ActionID"])
+    return PlacedCall(action["ActionID"], call_id, target.client_id, target.e164, user.phone_endpoint)
+
+
+async def _mark_failed(db: Database, call_id: int) -> None:
+    from crm_core.models import utcnow
+
+    async with db.transaction() as s:
+        call = await s.get(Call, call_id)
+        if call is not None and call.outcome is None:
+            call.outcome = "failed"
+            call.ended_at = utcnow()
+
+

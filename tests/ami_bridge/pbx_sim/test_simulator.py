@@ -1,0 +1,128 @@
+"""The simulator against real Asterisk: every recorded session, replayed against it, looks the same.
+
+For each scenario of ../shared/ami-traces (Local channels and chan_pjsip), the
+simulator is configured with the recording lab's behaviours (lab.py), receives the
+same actions at the same simulated times over real TCP (contexts mapped to
+Zvonar's), and what it sends back is normalised the same way as the trace
+(shapes.py explains how) and must not differ. Then the simulator's recording is
+fed through the real call tracker, which must find the calls the lab designed
+(``*.expected.json``), with the tolerances of tests/ami_bridge/test_replay_traces.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ami_bridge.pbx_sim import PbxSimulator
+from ami_bridge.replay import replay_records
+from tests.ami_bridge.pbx_sim.lab import (
+    CONTEXT_MAP,
+    lab_config,
+    pjsip_inbound_session,
+    pjsip_lab_config,
+    read_trace,
+    replay_lab_session,
+)
+from tests.ami_bridge.pbx_sim.shapes import differences, shapes
+from tests.ami_bridge.trace_files import expected, require, traces_dir
+
+# 0.03: the 130 simulated seconds of the ten sessions take about 4 s.
+TIME_SCALE = 0.03
+LOCAL_SCENARIOS = [
+    "click_to_call_answered",
+    "click_to_call_busy",
+    "click_to_call_no_answer",
+    "inbound_queue_answered",
+    "inbound_queue_abandon",
+    "predictive_batch",
+    "reconnect_resync",
+]
+PJSIP_SCENARIOS = [
+    "pjsip/click_to_call_pjsip_answered",
+    "pjsip/click_to_call_pjsip_busy",
+    "pjsip/inbound_pjsip_queue_answered",
+]
+TALK_TOLERANCE = 1
+
+_recordings: dict[str, list[dict[str, Any]]] = {}
+
+
+def _trace(name: str) -> list[dict[str, Any]]:
+    return read_trace(require(traces_dir() / f"{name}.jsonl"))
+
+
+async def _recording(name: str) -> list[dict[str, Any]]:
+    """The simulator's own recording of the scenario (made once per test session)."""
+    if name not in _recordings:
+        trace = _trace(name)
+        if name.startswith("pjsip/"):
+            sim = PbxSimulator(pjsip_lab_config(name.split("/", 1)[1], TIME_SCALE))
+        else:
+            sim = PbxSimulator(lab_config(TIME_SCALE))
+        await sim.start()
+        try:
+            if name == "pjsip/inbound_pjsip_queue_answered":
+                _recordings[name] = await pjsip_inbound_session(sim, trace)
+            else:
+                _recordings[name] = await replay_lab_session(sim, trace)
+        finally:
+            await sim.stop()
+    return _recordings[name]
+
+
+@pytest.mark.parametrize("name", LOCAL_SCENARIOS + PJSIP_SCENARIOS)
+async def test_simulator_emits_the_recorded_call_shapes(name: str) -> None:
+    real = shapes(_trace(name), CONTEXT_MAP)
+    simulated = shapes(await _recording(name), CONTEXT_MAP)
+    assert real.steps, "the normalisation found no call events in the trace"
+    problems = differences(real, simulated)
+    assert not problems, f"{name}: the simulator differs from Asterisk:\n" + "\n".join(problems)
+
+
+def _match(calls: list[dict[str, Any]], want: dict[str, Any]) -> dict[str, Any]:
+    if want["direction"] == "outbound":
+        found = [c for c in calls if c["action_id"] == want["action_id"]]
+    else:
+        found = [c for c in calls if c["direction"] == "inbound" and c["number"] == want["caller"]]
+    assert len(found) == 1, f"no single call for {want}: {calls}"
+    return found[0]
+
+
+@pytest.mark.parametrize("name", LOCAL_SCENARIOS + PJSIP_SCENARIOS)
+async def test_tracker_finds_the_designed_calls_in_the_simulators_recording(name: str) -> None:
+    calls = replay_records(await _recording(name))
+    designed = expected(name)
+    assert len(calls) == len(designed), calls
+    for want in designed:
+        got = _match(calls, want)
+        want_action = want["action_id"] if want["direction"] == "outbound" else want["injected_by_action_id"]
+        assert got["action_id"] == want_action
+        assert (got["direction"], got["number"], got["outcome"], got["agent"]) == (
+            want["direction"], want["number"], want["outcome"], want["agent"]), got
+        if want.get("agent_channel"):
+            assert got["agent_channel"] == want["agent_channel"]
+        if want["direction"] == "inbound":
+            assert (got["caller_name"], got["did"], got["queue"]) == (want["caller_name"], want["did"], want["queue"])
+        else:
+            assert got["caller_name"] == want["client_name"]
+        if want["talk_seconds"] is None:
+            assert got["talk_seconds"] is None
+        else:
+            assert abs(got["talk_seconds"] - want["talk_seconds"]) <= TALK_TOLERANCE, got
+
+
+async def test_reconnect_session_lists_the_live_channels_like_asterisk() -> None:
+    """After the drop, CoreShowChannels and Status list all 12 Local halves, as recorded."""
+    recording = await _recording("reconnect_resync")
+    conn2 = [r["msg"] for r in recording if r["conn"] == 2 and r["dir"] == "in"]
+    assert conn2[0] == {"Banner": "Asterisk Call Manager/13.0.0"}
+    assert [m.get("Event") for m in conn2[2:4]] == ["FullyBooted", "SuccessfulAuth"]
+    complete = {m["Event"]: m for m in conn2 if m.get("Event", "").endswith("Complete")}
+    assert complete["CoreShowChannelsComplete"]["ListItems"] == "12"
+    assert complete["StatusComplete"]["Items"] == "12"
+    # Events of the calls while the client was away are lost, not replayed.
+    drop = next(r["t"] for r in recording if r["dir"] == "meta")
+    relogin = next(r["t"] for r in recording if r["conn"] == 2 and r["dir"] == "out")
+    assert not [r for r in recording if r["dir"] == "in" and drop < r["t"] < relogin]

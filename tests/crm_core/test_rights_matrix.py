@@ -1,0 +1,352 @@
+"""The rights matrix: every route that touches a client, for every kind of user, over HTTP.
+
+The routes come from the OpenAPI document itself: any operation with a client, contact,
+event, appeal or call id (in its path, query, body or response), or under /api/clients,
+must have a case here, so a new client route without one fails this test.
+
+The rule (crm_core/rights.py): an operator or manager sees their own clients; a
+supervisor their team's; an admin all. Someone else's client is "not found" (404), or a
+403 where the role itself may not act (reassignment by an operator).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from crm_core.models import User
+from crm_core.rights import Actor
+from crm_core.services import appeals as appeals_service
+from crm_core.services import calls as calls_service
+from crm_core.services import clients as clients_service
+from crm_core.services import contacts as contacts_service
+from crm_core.services import interactions as interactions_service
+from crm_core.services.appeals import AppealInput
+from crm_core.services.calls import CallRecord
+from crm_core.services.clients import ClientInput, ContactInput, PhoneInput
+from crm_core.services.interactions import InteractionInput
+
+CLIENT_KEYS = {"client_id", "client_ids", "contact_id", "interaction_id", "appeal_id", "call_id"}
+WEEK_START = datetime(2026, 11, 30, tzinfo=timezone.utc)
+ACTORS = ("ivanova", "petrov", "sales_sup", "kovalenko", "kyiv_sup", "admin")
+
+
+@dataclass
+class Person:
+    user: User
+    http: Any  # a logged-in aiohttp TestClient
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.of(self.user)
+
+
+@dataclass
+class Objects:
+    client: int
+    contact: int
+    interaction: int
+    appeal: int
+    call: int
+
+
+@dataclass
+class World:
+    people: dict[str, Person]
+    target: Objects  # Ivanova's: the object of every case
+    by_owner: dict[str, int]  # one client each for Ivanova, Petrov and Kovalenko
+
+    def user_id(self, name: str) -> int:
+        return self.people[name].user.id
+
+
+async def _client_with_everything(api, owner: Person, name: str, phone: str, hours: int) -> Objects:
+    db, actor = api.db, owner.actor
+    client = await clients_service.create_client(
+        db, actor, ClientInput(name=name, phones=[PhoneInput(phone)],
+                               contacts=[ContactInput(first_name="Мария", last_name="Кузнецова")]),
+    )
+    [contact] = await contacts_service.list_contacts(db, actor, client.id)
+    event = await interactions_service.create_interaction(
+        db, actor, client.id,
+        InteractionInput(type_code="outgoing_call", subject="Перезвонить", planned_at=WEEK_START + timedelta(hours=hours)),
+    )
+    appeal = await appeals_service.create_appeal(
+        db, actor, AppealInput(purpose="Запрос цены", client_id=client.id, channel_code="website"), now=WEEK_START)
+    e164 = client.phones[0].e164
+    call = await calls_service.record_finished_call(
+        db, CallRecord(direction="inbound", outcome="answered", number=e164, linkedid=f"1732356{hours:03d}.1",
+                       started_at=WEEK_START),
+    )
+    return Objects(client.id, contact.id, event.id, appeal.id, call.call_id)
+
+
+async def build_world(api) -> World:
+    people = {
+        "ivanova": await api.user("operator", team="Отдел продаж", login="i.ivanova", endpoint="101"),
+        "petrov": await api.user("operator", team="Отдел продаж", login="s.petrov", endpoint="102"),
+        "sales_sup": await api.user("supervisor", team="Отдел продаж", login="a.smirnova"),
+        "kovalenko": await api.user("operator", team="Киевский филиал", login="o.kovalenko", endpoint="201"),
+        "kyiv_sup": await api.user("supervisor", team="Киевский филиал", login="t.shevchenko"),
+        "admin": await api.user("admin", team=None, login="admin"),
+    }
+    persons = {name: Person(user, http) for name, (user, http) in people.items()}
+    target = await _client_with_everything(api, persons["ivanova"], "ООО «Ромашка»", "+7 916 123-45-67", 1)
+    petrovs = await _client_with_everything(api, persons["petrov"], "ОАО «Минский тракторный завод»", "+375 29 612-45-67", 2)
+    kyivs = await _client_with_everything(api, persons["kovalenko"], "ИП Коваленко Олег Петрович", "+380 67 123 45 67", 3)
+    return World(persons, target, {"ivanova": target.client, "petrov": petrovs.client, "kovalenko": kyivs.client})
+
+
+# --- the cases -------------------------------------------------------------------------------
+
+Request = tuple[str, Any]  # (url, json body or None)
+Make = Callable[[World, Any], Awaitable[Request]]
+
+
+def _succeeded(status: int) -> bool:
+    return status < 300
+
+
+def _past_the_rights_gate(status: int) -> bool:
+    # Click-to-call ends at the PBX, which these tests do not run: 503 (no PBX) or 422
+    # (the user has no phone of their own) come only after the client was found visible.
+    return status < 300 or status in (422, 503)
+
+
+@dataclass(frozen=True)
+class ObjectCase:
+    """A route on Ivanova's client (or something of it): who gets through."""
+
+    make: Make | tuple[Make, ...]
+    allowed: frozenset[str] = frozenset({"ivanova", "sales_sup", "admin"})
+    passes: Callable[[int], bool] = _succeeded
+
+    @property
+    def makes(self) -> tuple[Make, ...]:
+        return self.make if isinstance(self.make, tuple) else (self.make,)
+
+
+def _static(url: str, body: Any = None) -> Make:
+    """A request on the target; "{client}"-style values in the body become the target's ids."""
+    async def make(w: World, api: Any) -> Request:
+        t = w.target
+        ids = {"client": t.client, "contact": t.contact, "interaction": t.interaction, "appeal": t.appeal, "call": t.call}
+        filled = body
+        if isinstance(body, dict):
+            filled = {k: ids[v[1:-1]] if isinstance(v, str) and v[1:-1] in ids and v.startswith("{") else v
+                      for k, v in body.items()}
+        return url.format(**ids), filled
+    return make
+
+
+async def _fresh_contact(w: World, api: Any) -> Request:
+    contact = await contacts_service.add_contact(api.db, w.people["admin"].actor, w.target.client, ContactInput(first_name="Ольга"))
+    return f"/api/contacts/{contact.id}", None
+
+
+async def _reassign_one(w: World, api: Any) -> Request:
+    # Back to Ivanova: a no-op for whoever may do it, so the world stays as it is.
+    return f"/api/clients/{w.target.client}/reassign", {"to_user_id": w.user_id("ivanova"), "reason": "Проверка прав"}
+
+
+async def _reassign_many(w: World, api: Any) -> Request:
+    return "/api/clients/reassign", {"client_ids": [w.target.client], "to_user_id": w.user_id("ivanova")}
+
+
+async def _new_client_for_ivanova(w: World, api: Any) -> Request:
+    return "/api/clients", {"name": "ООО «Лютик»", "responsible_id": w.user_id("ivanova")}
+
+
+async def _appeal_on_target(w: World, api: Any) -> Request:
+    return "/api/appeals", {"client_id": w.target.client, "purpose": "Повторный запрос", "channel": "phone"}
+
+
+OBJECT_CASES: dict[tuple[str, str], ObjectCase] = {
+    ("GET", "/api/clients/{client_id}"): ObjectCase(_static("/api/clients/{client}")),
+    ("PATCH", "/api/clients/{client_id}"): ObjectCase(_static("/api/clients/{client}", {"comment": "Проверено"})),
+    ("POST", "/api/clients/{client_id}/reassign"): ObjectCase(_reassign_one, frozenset({"sales_sup", "admin"})),
+    ("POST", "/api/clients/reassign"): ObjectCase(_reassign_many, frozenset({"sales_sup", "admin"})),
+    ("POST", "/api/clients"): ObjectCase(_new_client_for_ivanova),
+    ("GET", "/api/clients/{client_id}/contacts"): ObjectCase(_static("/api/clients/{client}/contacts")),
+    ("POST", "/api/clients/{client_id}/contacts"): ObjectCase(
+        _static("/api/clients/{client}/contacts", {"first_name": "Пётр", "last_name": "Сидоренко"})),
+    ("GET", "/api/contacts/{contact_id}"): ObjectCase(_static("/api/contacts/{contact}")),
+    ("PATCH", "/api/contacts/{contact_id}"): ObjectCase(_static("/api/contacts/{contact}", {"position": "Бухгалтер"})),
+    ("DELETE", "/api/contacts/{contact_id}"): ObjectCase(_fresh_contact),
+    ("GET", "/api/clients/{client_id}/interactions"): ObjectCase(_static("/api/clients/{client}/interactions")),
+    ("POST", "/api/clients/{client_id}/interactions"): ObjectCase(
+        _static("/api/clients/{client}/interactions", {"type": "note", "subject": "Звонил сам"})),
+    ("GET", "/api/interactions/{interaction_id}"): ObjectCase(_static("/api/interactions/{interaction}")),
+    ("PATCH", "/api/interactions/{interaction_id}"): ObjectCase(_static("/api/interactions/{interaction}", {"body": "Перенесли"})),
+    ("GET", "/api/appeals/{appeal_id}"): ObjectCase(_static("/api/appeals/{appeal}")),
+    ("PATCH", "/api/appeals/{appeal_id}"): ObjectCase(_static("/api/appeals/{appeal}", {"comment": "В работе"})),
+    ("POST", "/api/appeals"): ObjectCase(_appeal_on_target),
+    ("GET", "/api/clients/{client_id}/calls"): ObjectCase(_static("/api/clients/{client}/calls")),
+    ("POST", "/api/calls"): ObjectCase(
+        (_static("/api/calls", {"client_id": "{client}"}), _static("/api/calls", {"contact_id": "{contact}"}),
+         _static("/api/calls", {"phone": "8 (916) 123-45-67"})),
+        passes=_past_the_rights_gate,
+    ),
+}
+
+# List routes: whose clients each user finds there (never anyone else's).
+SEES = {
+    "ivanova": {"ivanova"},
+    "petrov": {"petrov"},
+    "sales_sup": {"ivanova", "petrov"},
+    "kovalenko": {"kovalenko"},
+    "kyiv_sup": {"kovalenko"},
+    "admin": {"ivanova", "petrov", "kovalenko"},
+}
+
+
+def _ids(key: str, paged: bool) -> Callable[[Any], set[int]]:
+    def extract(payload: Any) -> set[int]:
+        return {item[key] for item in (payload["items"] if paged else payload)}
+    return extract
+
+
+def _website_appeals(payload: Any) -> int:
+    return {c["code"]: c["total"] for c in payload["channels"]}["website"]
+
+
+LIST_CASES: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
+    ("GET", "/api/clients"): ("/api/clients?limit=500", _ids("id", True)),
+    ("GET", "/api/clients/search"): ("/api/clients/search?q=4567", _ids("id", True)),
+    ("GET", "/api/appeals"): ("/api/appeals", _ids("client_id", True)),
+    ("GET", "/api/calendar"): ("/api/calendar?from=2026-11-30&to=2026-12-06", _ids("client_id", False)),
+    ("GET", "/api/reports/channels"): ("/api/reports/channels?from=2026-11-01&to=2026-12-31", _website_appeals),
+}
+
+
+# --- which routes must have a case ----------------------------------------------------------
+
+
+def _is_integer(schema: Any) -> bool:
+    if not isinstance(schema, dict):
+        return False
+    if schema.get("type") == "integer":
+        return True
+    if schema.get("type") == "array":
+        return _is_integer(schema.get("items"))
+    return any(_is_integer(alt) for alt in schema.get("anyOf", []))
+
+
+def _id_names_in(schema: Any, components: dict[str, Any], seen: set[str]) -> set[str]:
+    """Names of integer (or integer-list) properties reachable in a JSON schema, following $refs once each.
+
+    Only integers: our row ids are integers, while e.g. an agent's live ``call_id`` is an
+    Asterisk Linkedid string and no client data.
+    """
+    names: set[str] = set()
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            name = ref.rsplit("/", 1)[-1]
+            if name not in seen:
+                seen.add(name)
+                names |= _id_names_in(components.get(name, {}), components, seen)
+        for key, value in schema.items():
+            if key == "properties" and isinstance(value, dict):
+                names |= {prop for prop, sub in value.items() if _is_integer(sub)}
+            names |= _id_names_in(value, components, seen)
+    elif isinstance(schema, list):
+        for item in schema:
+            names |= _id_names_in(item, components, seen)
+    return names
+
+
+def client_routes(spec: dict[str, Any]) -> set[tuple[str, str]]:
+    """Operations that take or give clients or anything of a client."""
+    components = spec["components"]["schemas"]
+    found = set()
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            names = {p["name"] for p in op.get("parameters", []) if _is_integer(p.get("schema"))}
+            names |= _id_names_in(op.get("requestBody", {}), components, set())
+            responses = op.get("responses", {})
+            for status in ("200", "201", "202"):
+                names |= _id_names_in(responses.get(status, {}), components, set())
+            if names & CLIENT_KEYS or path.startswith("/api/clients"):
+                found.add((method.upper(), path))
+    return found
+
+
+async def test_every_client_route_has_a_case(api) -> None:
+    anon = await api.client()
+    spec = await (await anon.get("/api/openapi.json")).json()
+    every = {(m.upper(), p) for p, ops in spec["paths"].items() for m in ops}
+    detected = client_routes(spec)
+    covered = set(OBJECT_CASES) | set(LIST_CASES)
+    assert not detected - covered, f"client routes without a rights case: {sorted(detected - covered)}"
+    assert not covered - every, f"cases for routes that no longer exist: {sorted(covered - every)}"
+    # The detector itself must see the routes it is meant to guard.
+    assert {("GET", "/api/calendar"), ("POST", "/api/appeals"), ("POST", "/api/clients/reassign")} <= detected
+
+
+async def test_rights_matrix(api) -> None:
+    w = await build_world(api)
+    # Lists first: the object cases below add contacts, events and appeals.
+    await _list_routes_never_show_someone_elses_client(w)
+    await _object_routes_matrix(w, api)
+
+
+async def _object_routes_matrix(w: World, api: Any) -> None:
+    failures = []
+    for (method, path), case in OBJECT_CASES.items():
+        for make in case.makes:
+            for name in ACTORS:
+                url, body = await make(w, api)
+                resp = await w.people[name].http.request(method, url, json=body)
+                allowed = name in case.allowed
+                ok = case.passes(resp.status) if allowed else resp.status in (403, 404)
+                if not ok:
+                    failures.append((method, path, body, name, resp.status, (await resp.text())[:200]))
+                elif not allowed:
+                    error = (await resp.json())["error"]["code"]
+                    # Someone else's object is "not found" or "forbidden", never a hint of what it holds.
+                    assert error.endswith("not_found") or error == "forbidden", (method, path, name, error)
+    assert not failures, "\n".join(map(str, failures))
+
+
+async def _list_routes_never_show_someone_elses_client(w: World) -> None:
+    failures = []
+    for (method, path), (url, extract) in LIST_CASES.items():
+        for name in ACTORS:
+            resp = await w.people[name].http.request(method, url)
+            assert resp.status == 200, (path, name, resp.status, await resp.text())
+            seen = extract(await resp.json())
+            expected_owners = SEES[name]
+            if isinstance(seen, int):  # a report: counts over visible clients only
+                expected: Any = len(expected_owners)
+            else:
+                expected = {w.by_owner[owner] for owner in expected_owners}
+            if seen != expected:
+                failures.append((path, name, seen, expected))
+    assert not failures, "\n".join(map(str, failures))
+
+
+def test_the_detector_catches_a_new_client_route() -> None:
+    spec = {
+        "paths": {
+            "/api/clients/{client_id}/leads": {"get": {"parameters": [{"name": "client_id", "in": "path", "schema": {"type": "integer"}}],
+                                                       "responses": {}}},
+            "/api/leads": {"post": {"parameters": [], "responses": {},
+                                    "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/LeadIn"}}}}}},
+            "/api/leads/today": {"get": {"parameters": [], "responses": {"200": {"content": {"application/json": {
+                "schema": {"type": "array", "items": {"$ref": "#/components/schemas/LeadOut"}}}}}}}},
+            "/api/agents": {"get": {"parameters": [], "responses": {"200": {"content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/AgentOut"}}}}}}},
+            "/api/health": {"get": {"parameters": [], "responses": {}}},
+        },
+        "components": {"schemas": {
+            "LeadIn": {"properties": {"client_id": {"anyOf": [{"type": "integer"}, {"type": "null"}]}}},
+            "AgentOut": {"properties": {"call_id": {"type": "string"}}},
+            "LeadOut": {"properties": {"lead": {"$ref": "#/components/schemas/LeadIn"}}},
+        }},
+    }
+    assert client_routes(spec) == {
+        ("GET", "/api/clients/{client_id}/leads"), ("POST", "/api/leads"), ("GET", "/api/leads/today"),
+    }

@@ -1,0 +1,42 @@
+"""`zvonar demo` loads a usable base: users who can log in, clients spread over operators."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from crm_core.db import Database
+from crm_core.models import Client, User
+from zvonar.demo import DEMO_USERS, load_demo
+from zvonar.settings import load_settings
+
+
+async def test_demo_data_is_loaded_once_and_spread_over_operators(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}"
+    settings = load_settings(database_url=url)
+    first = await load_demo(settings, clients=120)
+    assert first["import"] == {"inserted": 120, "updated": 0, "duplicates": 0, "rejected": []}
+    second = await load_demo(settings, clients=120)
+    assert second == {"clients_before": 120}
+    db = Database(url)
+    async with db.reading() as s:
+        per_user = dict((await s.execute(
+            select(User.login, func.count(Client.id)).join(Client, Client.responsible_id == User.id).group_by(User.login)
+        )).all())
+        logins = set((await s.execute(select(User.login))).scalars())
+    await db.dispose()
+    assert per_user == {"ivanova": 40, "kovalenko": 40, "zhuk": 40}
+    assert logins == {u.login for u in DEMO_USERS}
+
+
+def test_demo_command_without_serving(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "zvonar.cli", "demo", "--no-serve", "--clients", "30"],
+        cwd=tmp_path, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "demo data: 30 clients imported, 0 rows rejected" in proc.stdout
+    assert (tmp_path / "var" / "zvonar.sqlite3").is_file()

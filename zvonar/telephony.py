@@ -1,0 +1,101 @@
+"""Starts the AMI bridge with the app: to a real Asterisk, or to the built-in simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from ami_bridge.bridge import AmiBridge, BridgeConfig
+from ami_bridge.connection import AmiConnection, reconnect_delay
+from ami_bridge.errors import AmiAuthenticationError, AmiError
+from ami_bridge.pbx_sim import AmiUser, PbxSimulator, SimConfig
+from ami_bridge.routes import BRIDGE_KEY
+from crm_core.api import CONTEXT_KEY
+from zvonar.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SIM_KEY = web.AppKey("zvonar_pbx_sim", PbxSimulator)
+# The simulator listens on loopback only; this secret never protects a real PBX.
+SIM_SECRET = "zvonar-pbx-sim"
+
+
+def bridge_config(settings: Settings) -> BridgeConfig:
+    ami = settings.ami
+    return BridgeConfig(
+        default_region=settings.default_region,
+        agent_channel_template=ami.agent_channel_template,
+        click_to_call_context=ami.click_to_call_context,
+        originate_timeout_ms=ami.originate_timeout_ms,
+        company_caller_id=ami.company_caller_id,
+    )
+
+
+def sim_config(settings: Settings) -> SimConfig:
+    return SimConfig(
+        host=settings.pbx_sim.host,
+        port=settings.pbx_sim.port,
+        users=(AmiUser(settings.ami.username, settings.ami.secret.get_secret_value() or SIM_SECRET),),
+        time_scale=settings.pbx_sim.time_scale,
+        seed=settings.pbx_sim.seed,
+    )
+
+
+async def _connect_until_up(bridge: AmiBridge, backoff_max: float) -> None:
+    """The first connection, retried with backoff: the API serves while Asterisk is away."""
+    attempt = 0
+    while True:
+        try:
+            await bridge.start()
+            return
+        except AmiAuthenticationError:
+            log.error("ami.bridge.login_refused host=%s user=%s: fix the AMI secret", bridge.conn.host, bridge.conn.username)
+            return
+        except AmiError as exc:
+            attempt += 1
+            delay = reconnect_delay(attempt, 0.5, backoff_max)
+            log.warning("ami.bridge.unreachable host=%s error=%s retry_in=%.1f", bridge.conn.host, exc, delay)
+            await bridge.stop()
+            await asyncio.sleep(delay)
+
+
+def telephony_context(settings: Settings, sim_override: SimConfig | None = None) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context: the simulator (if no Asterisk is configured) and the bridge.
+
+    ``sim_override`` replaces the simulator's configuration (tests script the callers).
+    """
+
+    async def telephony(app: web.Application) -> AsyncIterator[None]:
+        sim: PbxSimulator | None = None
+        ami = settings.ami
+        host, port, username, secret = ami.host, ami.port, ami.username, ami.secret.get_secret_value()
+        if settings.uses_pbx_simulator:
+            config = sim_override or sim_config(settings)
+            sim = PbxSimulator(config)
+            host, port = await sim.start()
+            username, secret = config.users[0].username, config.users[0].secret
+            app[SIM_KEY] = sim
+            log.info("pbx_sim.started host=%s port=%s", host, port)
+        ctx = app[CONTEXT_KEY]
+        conn = AmiConnection(
+            host, port, username, secret, ping_interval=ami.ping_interval,
+            action_timeout=ami.action_timeout, reconnect_backoff_max=ami.reconnect_backoff_max,
+        )
+        bridge = AmiBridge(conn, ctx.db, ctx.bus, bridge_config(settings))
+        app[BRIDGE_KEY] = bridge
+        starter = asyncio.create_task(_connect_until_up(bridge, ami.reconnect_backoff_max))
+        try:
+            yield
+        finally:
+            starter.cancel()
+            await asyncio.gather(starter, return_exceptions=True)
+            await bridge.stop()
+            if sim is not None:
+                await sim.stop()
+
+    return telephony
+
+
