@@ -16,9 +16,10 @@ from sqlalchemy import text
 from crm_core.db import Database
 from crm_core.migrate import upgrade
 from crm_core.models import Base
+from tests.ami_bridge.trace_files import shared_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DIR = Path(os.environ.get("ZVONAR_SHARED_DIR", REPO_ROOT.parent / "shared"))
+SHARED_DIR = shared_dir()
 PG_ADMIN_DSN = os.environ.get("ZVONAR_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("ZVONAR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

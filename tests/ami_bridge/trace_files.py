@@ -18,10 +18,17 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 MISSING = "<shared ami-traces folder missing>"
 
 
+# Where a workspace keeps it when the clone is not beside it (CI clones elsewhere).
+WORKSPACE_SHARED = Path("/work/shared")
+
+
 def shared_dir() -> Path:
-    """The shared data folder (``ZVONAR_SHARED_DIR`` or ``<repo>/../shared``)."""
+    """The shared data folder: ``ZVONAR_SHARED_DIR``, else ``<repo>/../shared``, else /work/shared."""
     configured = os.environ.get("ZVONAR_SHARED_DIR")
-    return Path(configured) if configured else REPO_ROOT.parent / "shared"
+    if configured:
+        return Path(configured)
+    beside = REPO_ROOT.parent / "shared"
+    return beside if beside.is_dir() or not WORKSPACE_SHARED.is_dir() else WORKSPACE_SHARED
 
 
 def traces_dir() -> Path:

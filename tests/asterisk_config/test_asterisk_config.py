@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 
 from tests.asterisk_config.conf_reader import ConfFile, Section, read_conf
+from tests.ami_bridge.trace_files import shared_dir
 from tests.asterisk_config.dialplan_reader import Step, split_args, steps
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONF_DIR = REPO_ROOT / "asterisk-config"
-SHARED_DIR = Path(os.environ.get("ZVONAR_SHARED_DIR", REPO_ROOT.parent / "shared"))
+SHARED_DIR = shared_dir()
 TRACES_DIR = SHARED_DIR / "ami-traces"
 
 # The contract with ami_bridge and the dialer: they originate into these.
