@@ -39,7 +39,7 @@ class DemoUser:
 
 DEMO_USERS = [
     DemoUser("admin", "Администратор Системы", Role.admin, "zvonar-admin", None),
-    DemoUser("supervisor", "Елена Викторовна Смирнова", Role.supervisor, "zvonar-super", "100"),
+    DemoUser("supervisor", "Елена Викторовна Смирнова", Role.supervisor, "zvonar-super", None),
     DemoUser("ivanova", "Ольга Андреевна Иванова", Role.operator, "zvonar-op-101", "101"),
     DemoUser("kovalenko", "Олег Петрович Коваленко", Role.operator, "zvonar-op-102", "102"),
     DemoUser("zhuk", "Святлана Міхайлаўна Жук", Role.operator, "zvonar-op-103", "103"),
@@ -92,6 +92,7 @@ def banner(settings: Settings, host: str, port: int) -> str:
                       for u in DEMO_USERS)
     return f"""
 Zvonar demo is running at {url}  (store: {settings.effective_database_url})
+Telephony: {"the built-in PBX simulator (phones 101-105 answer by themselves)" if settings.uses_pbx_simulator else "Asterisk at " + settings.ami.host}
 
   Users:
 {users}
@@ -101,8 +102,9 @@ Zvonar demo is running at {url}  (store: {settings.effective_database_url})
         -d '{{"login": "ivanova", "password": "zvonar-op-101"}}' | python3 -c 'import sys, json; print(json.load(sys.stdin)["token"])')
     curl -s {url}/api/auth/me -H "Authorization: Bearer $TOKEN"
     curl -s '{url}/api/clients?limit=5' -H "Authorization: Bearer $TOKEN"
-    curl -s '{url}/api/clients/search?q=8%20(916)' -H "Authorization: Bearer $TOKEN"
+    curl -s -G {url}/api/clients/search --data-urlencode 'q=Иванов' -H "Authorization: Bearer $TOKEN"
     curl -s -X POST {url}/api/calls -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{{"client_id": 1}}'
+    curl -s {url}/api/clients/1/calls -H "Authorization: Bearer $TOKEN"   # the outcome lands when the call ends
     curl -s {url}/api/openapi.json | head -c 300
 
   Stop: Ctrl-C (the data stays in var/; `make clean` removes it).
