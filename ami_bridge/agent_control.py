@@ -12,6 +12,7 @@ from ami_bridge.errors import AmiError
 from ami_bridge.queue_actions import (
     InvalidQueueField,
     QueueActionError,
+    QueueNotFound,
     QueueOutcome,
     send_queue_login,
     send_queue_logout,
@@ -60,7 +61,7 @@ async def _run(coro):  # type: ignore[no-untyped-def]
     except InvalidQueueField as exc:
         raise InvalidInput(str(exc)) from exc
     except QueueActionError as exc:
-        if "No such queue" in str(exc) or type(exc).__name__ == "QueueNotFound":
+        if isinstance(exc, QueueNotFound):
             raise NotFound(str(exc)) from exc
         raise InvalidInput(str(exc)) from exc
     except AmiError as exc:
@@ -94,19 +95,24 @@ async def queue_logout(db: Database, bridge: AmiBridge | None, actor: Actor, que
 
 
 async def agent_views(db: Database, bridge: AmiBridge | None, actor: Actor) -> list[AgentView]:
-    """Live states of the agents ``actor`` may watch (own; team; all for an admin)."""
+    """Live states of the agents ``actor`` may watch (own; team; all for an admin).
+
+    Without a bridge nothing is known of anyone: ServiceUnavailable, not a list of
+    agents who all look logged out.
+    """
+    b = _need(bridge)
     async with db.reading() as s:
         users = list((await s.execute(
             select(User).where(user_scope(actor), User.phone_endpoint.is_not(None)).order_by(User.full_name)
         )).scalars())
-    states: dict[str, AgentState] = {a.agent: a for a in bridge.agents.snapshot()} if bridge else {}
+    states: dict[str, AgentState] = {a.agent: a for a in b.agents.snapshot()}
     views = []
     for u in users:
         st = states.get(u.phone_endpoint or "")
         views.append(AgentView(
             user_id=u.id, login=u.login, full_name=u.full_name, endpoint=u.phone_endpoint or "",
             state=str(st.state) if st else "logged_out", reason=st.reason if st else None,
-            queues=tuple(st.queues) if st else (), since=bridge.wall_time(st.since).timestamp() if (st and bridge and st.since is not None) else None,
+            queues=tuple(st.queues) if st else (), since=b.wall_time(st.since).timestamp() if (st and st.since is not None) else None,
             call_id=st.call_id if st else None,
         ))
     return views

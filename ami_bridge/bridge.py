@@ -20,7 +20,7 @@ from ami_bridge.agent_states import AgentStateChanged, AgentStates
 from ami_bridge.calls.model import AgentRinging, CallAnswered, CallBridged, CallEnded, CallStarted, TrackerUpdate
 from ami_bridge.calls.tracker import CallTracker
 from ami_bridge.connection import AmiConnection
-from ami_bridge.errors import AmiError
+from ami_bridge.errors import AmiError, AmiNotConnected
 from ami_bridge.queue_actions import send_queue_status
 from ami_bridge.screen_pop import resolve_screen_pop
 from crm_core.db import Database
@@ -71,16 +71,19 @@ class AmiBridge:
     # ----------------------------------------------------------------- lifecycle
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._clock_offset = time.time() - loop.time()
-        self._worker = asyncio.create_task(self._work(), name="ami-bridge-worker")
-        self._ticker = asyncio.create_task(self._tick(), name="ami-bridge-ticker")
+        """Start the worker and the timers (once), then connect; after a failed connect, call it again."""
+        if self._worker is None:
+            loop = asyncio.get_running_loop()
+            self._clock_offset = time.time() - loop.time()
+            self._worker = asyncio.create_task(self._work(), name="ami-bridge-worker")
+            self._ticker = asyncio.create_task(self._tick(), name="ami-bridge-ticker")
         await self.conn.connect()
 
     async def stop(self) -> None:
         await self.conn.close()
         for task in [*self._pops, *([self._ticker] if self._ticker else [])]:
             task.cancel()
+        self._ticker = None
         if self._worker is not None:
             self._updates.put_nowait(None)
             await self._worker
@@ -150,12 +153,20 @@ class AmiBridge:
 
     async def originate(self, action: dict[str, Any], *, requested_by: int | None = None, client_id: int | None = None,
                         agent: str | None = None, number: str | None = None) -> str:
-        """Place a call: the tracker hears of it first, then it is sent (exactly once)."""
+        """Place a call: the tracker hears of it first, then it is sent (exactly once).
+
+        With no AMI session right now it raises ``AmiNotConnected`` at once: a click is
+        never held back to ring minutes later on the next session.
+        """
         from ami_bridge.connection import new_action_id
 
         action = dict(action)
         action.setdefault("ActionID", new_action_id())
         action_id = str(action["ActionID"])
+        if not self.conn.connected:
+            # Checked with no await before the send below, so the session cannot go in between.
+            raise AmiNotConnected(f"no AMI session to {self.conn.peer} now; Originate ActionID={action_id} not sent",
+                                  action="Originate", action_id=action_id)
         loop = asyncio.get_running_loop()
         self._requests[action_id] = {"requested_by_id": requested_by, "client_id": client_id}
         self.tracker.originate_sent({"Action": "Originate", **action}, loop.time(), agent=agent, number=number)

@@ -171,10 +171,17 @@ def replay_raw(path: str | Path) -> list[dict[str, Any]]:
         if index:
             session.link_lost(None)
         parser = AmiParser()
+        ami_messages = 0
         with open(file, "rb") as handle:
             while chunk := handle.read(_READ_SIZE):
                 for msg in parser.feed(chunk):
+                    # A capture holds Asterisk's greeting or Event/Response messages; anything else is not AMI.
+                    banner = msg.get("Banner")
+                    ami_messages += "Event" in msg or "Response" in msg or (
+                        isinstance(banner, str) and banner.startswith("Asterisk Call Manager"))
                     session.event(msg, None)
+        if index == 0 and not ami_messages:
+            raise NotATrace(f"{file}: not an AMI capture (no greeting, no Event or Response message)")
     return session.close()
 
 

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Row, Select, and_, select
 
 from ami_bridge.calls.model import AgentRinging
 from crm_core.db import Database
 from crm_core.errors import InvalidPhone
-from crm_core.models import Client, Interaction, InteractionStatus
+from crm_core.models import Client, Contact, Interaction, InteractionStatus, InteractionType, Phone, User
 from crm_core.phones import normalize_phone
 from crm_core.regions import client_timezone
-from crm_core.services.clients import ClientSummary, lookup_by_phone
+from crm_core.services.clients import ClientSummary
 
 log = logging.getLogger(__name__)
 
@@ -61,46 +62,77 @@ def _local_time(tz_name: str | None, now: datetime) -> str | None:
         return None
 
 
-async def _client_details(db: Database, client_id: int, e164: str) -> tuple[str | None, list[dict[str, Any]]]:
-    async with db.reading() as s:
-        client = await s.get(Client, client_id)
-        rows = (
-            await s.execute(
-                select(Interaction)
-                .join(InteractionStatus, InteractionStatus.id == Interaction.status_id)
-                .where(Interaction.client_id == client_id, InteractionStatus.is_final.is_(False))
-                .order_by(Interaction.planned_at.is_(None), Interaction.planned_at, Interaction.id.desc())
-                .limit(OPEN_ITEMS_LIMIT)
-            )
-        ).scalars().all()
-    tz = client_timezone(client.region if client else None, client.timezone if client else None, e164)
+def card_statement(e164: str) -> Select:
+    """The whole card in one round trip: the number's client, contact and responsible, and
+    its first OPEN_ITEMS_LIMIT open interactions (one row each; one row with NULLs if none).
+
+    Phones.e164 is unique, so the number picks one client; its open interactions come by
+    the index on interactions.client_id.
+    """
+    open_statuses = select(InteractionStatus.id).where(InteractionStatus.is_final.is_(False))
+    return (
+        select(
+            Client.id, Client.name, Client.kind, Client.status, Client.region, Client.timezone,
+            Client.responsible_id, User.full_name, Contact.id, Contact.last_name, Contact.first_name,
+            Contact.middle_name, Phone.kind, Phone.e164,
+            Interaction.id, InteractionType.code, InteractionType.name, InteractionStatus.code,
+            Interaction.subject, Interaction.planned_at,
+        )
+        .select_from(Phone)
+        .join(Client, Client.id == Phone.client_id)
+        .outerjoin(User, User.id == Client.responsible_id)
+        .outerjoin(Contact, Contact.id == Phone.contact_id)
+        .outerjoin(Interaction, and_(Interaction.client_id == Client.id, Interaction.status_id.in_(open_statuses)))
+        .outerjoin(InteractionType, InteractionType.id == Interaction.type_id)
+        .outerjoin(InteractionStatus, InteractionStatus.id == Interaction.status_id)
+        .where(Phone.e164 == e164)
+        .order_by(Interaction.planned_at.is_(None), Interaction.planned_at, Interaction.id.desc())
+        .limit(OPEN_ITEMS_LIMIT)
+    )
+
+
+def card_from_rows(rows: Sequence[Row]) -> tuple[ClientSummary | None, str | None, list[dict[str, Any]]]:
+    """The summary, the client's time zone and the open items from card_statement's rows (pure)."""
+    if not rows:
+        return None, None, []
+    (client_id, name, kind, status, region, explicit_tz, responsible_id, responsible_name, contact_id,
+     last_name, first_name, middle_name, phone_kind, e164) = rows[0][:14]
+    contact_name = " ".join(p for p in (last_name, first_name, middle_name) if p) if contact_id is not None else None
+    summary = ClientSummary(
+        client_id=client_id, name=name, kind=kind.value, status=status, region=region,
+        responsible_id=responsible_id, responsible_name=responsible_name, contact_id=contact_id,
+        contact_name=contact_name, phone_kind=phone_kind.value, e164=e164,
+    )
     items = [
         {
-            "id": i.id,
-            "type": i.type.code,
-            "type_name": i.type.name,
-            "status": i.status.code,
-            "subject": i.subject,
-            "planned_at": i.planned_at.isoformat() if i.planned_at else None,
+            "id": item_id,
+            "type": type_code,
+            "type_name": type_name,
+            "status": status_code,
+            "subject": subject,
+            "planned_at": planned_at.isoformat() if planned_at else None,
         }
-        for i in rows
+        for item_id, type_code, type_name, status_code, subject, planned_at in (row[14:] for row in rows)
+        if item_id is not None
     ]
-    return tz, items
+    return summary, client_timezone(region, explicit_tz, e164), items
 
 
 async def resolve_screen_pop(
     db: Database, ringing: AgentRinging, user_id: int, default_region: str, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Normalise the caller's number, look the client up (indexed) and build the pop."""
+    """Normalise the caller's number, read the card in one query (indexed) and build the pop."""
     e164 = None
     if ringing.number:
         try:
             e164 = normalize_phone(ringing.number, default_region)
         except InvalidPhone:
             log.info("screen_pop.number_unreadable call_id=%s", ringing.call_id)
-    summary = await lookup_by_phone(db, e164) if e164 else None
-    local_time, items = None, []
-    if summary is not None:
-        tz, items = await _client_details(db, summary.client_id, summary.e164)
-        local_time = _local_time(tz, now or datetime.now(timezone.utc))
+    summary, local_time, items = None, None, []
+    if e164:
+        async with db.reading() as s:
+            rows = (await s.execute(card_statement(e164))).all()
+        summary, tz, items = card_from_rows(rows)
+        if summary is not None:
+            local_time = _local_time(tz, now or datetime.now(timezone.utc))
     return build_screen_pop(ringing, user_id, e164, summary, local_time, items)

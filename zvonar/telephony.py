@@ -45,7 +45,10 @@ def sim_config(settings: Settings) -> SimConfig:
 
 
 async def _connect_until_up(bridge: AmiBridge, backoff_max: float) -> None:
-    """The first connection, retried with backoff: the API serves while Asterisk is away."""
+    """The first connection, retried with backoff: the API serves while Asterisk is away.
+
+    The bridge is not stopped between attempts: stopping closes its AmiConnection for good.
+    """
     attempt = 0
     while True:
         try:
@@ -58,7 +61,6 @@ async def _connect_until_up(bridge: AmiBridge, backoff_max: float) -> None:
             attempt += 1
             delay = reconnect_delay(attempt, 0.5, backoff_max)
             log.warning("ami.bridge.unreachable host=%s error=%s retry_in=%.1f", bridge.conn.host, exc, delay)
-            await bridge.stop()
             await asyncio.sleep(delay)
 
 
