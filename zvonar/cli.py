@@ -89,6 +89,18 @@ def cmd_import_clients(args: argparse.Namespace, settings: Settings) -> int:
     return import_clients_command(args, settings)
 
 
+def cmd_script_check(args: argparse.Namespace, settings: Settings) -> int:
+    from scripts_engine.cli_commands import check_command
+
+    return check_command(args.file, sys.stdout, sys.stderr)
+
+
+def cmd_script_run(args: argparse.Namespace, settings: Settings) -> int:
+    from scripts_engine.cli_commands import run_command
+
+    return run_command(args.file, args.client, args.answers, sys.stdout, sys.stderr)
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from zvonar.demo import run_demo
 
@@ -151,6 +163,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--raw", action="store_true", help="the file holds raw AMI bytes, not the .jsonl format")
     p.set_defaults(func=cmd_ami_replay)
+
+    script = verbs.add_parser("script", help="call scripts: validate and test-run")
+    script_verbs = script.add_subparsers(dest="script_verb", metavar="ACTION", required=True)
+    p = script_verbs.add_parser("check", help="validate a script; print every problem with its step and field (exit 1 if any)")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_script_check)
+    p = script_verbs.add_parser("run", help="walk a script non-interactively and print the protocol as JSON")
+    p.add_argument("file")
+    p.add_argument("--client", required=True, metavar="client.json",
+                   help='the call data: {"client": {...}, "contact": {...}, "operator": {...}, "custom": {...}, '
+                        '"phone": ..., "today": ...} or just the client fields')
+    p.add_argument("--answers", required=True, metavar="answers.json",
+                   help='a list of {"step": id, "value": ...}, {"back": true}, {"objection": id}, {"return": true}, {"finish": true}')
+    p.set_defaults(func=cmd_script_run)
 
     p = verbs.add_parser("pbx-sim", help="run the built-in PBX simulator (an AMI server on loopback)")
     p.add_argument("--host")

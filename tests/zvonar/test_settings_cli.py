@@ -40,7 +40,7 @@ def test_bad_settings_are_a_clear_error(tmp_path: Path) -> None:
 
 def test_help_lists_every_verb_with_a_line() -> None:
     text = build_parser().format_help()
-    for verb in ("serve", "demo", "db", "user", "import", "ami", "pbx-sim"):
+    for verb in ("serve", "demo", "db", "user", "import", "ami", "script", "pbx-sim"):
         line = next((ln for ln in text.splitlines() if ln.strip().startswith(verb + " ")), None)
         assert line is not None and len(line.split()) > 1, verb
 
@@ -59,3 +59,15 @@ def test_db_upgrade_cli_creates_the_sqlite_store(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "database at revision" in proc.stdout
     assert (tmp_path / "var" / "zvonar.sqlite3").is_file()
+
+
+def test_script_check_cli_names_problems_and_exits_1(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nsteps: [{id: greet, next: nowhere}]\n", encoding="utf-8")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "zvonar.cli", "script", "check", str(bad)], env=env, capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "step greet:" in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+    example = Path(__file__).resolve().parents[2] / "scripts_engine" / "examples" / "nps_feedback.yaml"
+    proc = subprocess.run([sys.executable, "-m", "zvonar.cli", "script", "check", str(example)], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
