@@ -5,8 +5,12 @@
 Writes --rows demo clients (zvonar.demo_data: RU/UA/BY companies and people, numbers in
 the formats people type) as a 1C-style CSV to a temporary file (not timed), creates a
 fresh PostgreSQL database (dropped afterwards), then times crm_core.importer.import_clients
-from reading the file to the last commit, and prints rows/s and the summary. --profile
-adds a cProfile of the main process (the pool workers' parsing is not in it).
+from reading the file to the last commit, and prints rows/s and the summary.
+
+It also prints the CPU time each part used (this process, the pool workers, the
+PostgreSQL backends serving the import) per row, and the rows/s those costs allow on
+this machine's cores when nothing else runs: on a shared machine the wall-clock figure
+alone says little. --profile adds a cProfile of the main process (not the workers).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 from crm_core.import_parsing import KIND_COMPANY, KIND_PERSON, ImportRow, RejectedRow, split_full_name
@@ -29,6 +30,7 @@ _PUNCT = re.compile(r"[^\w\s]|_")
 _SPACES = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=4096)
 def normalise_word(text: str) -> str:
     """'Холодный  звонок!' -> 'холодный звонок': case, ё and punctuation folded."""
     return _SPACES.sub(" ", _PUNCT.sub(" ", text.casefold().replace("ё", "е"))).strip()
@@ -104,13 +106,27 @@ class _Refuse(Exception):
 
 
 def _text(value: str | None, name: str) -> str | None:
-    if value is None:
-        return None
-    if len(value) > _LIMITS[name]:
+    if value is not None and len(value) > _LIMITS[name]:
         raise _Refuse(f"{name.replace('_', ' ')} is longer than {_LIMITS[name]} characters")
-    if _CONTROL.search(value):
-        raise _Refuse(f"{name.replace('_', ' ')} contains control characters")
     return value
+
+
+_TEXT_FIELDS = (
+    ("name", "name"), ("region", "region"), ("industry", "industry"), ("comment", "comment"),
+    ("responsible", "responsible"), ("contact_last_name", "last name"), ("contact_first_name", "first name"),
+    ("contact_middle_name", "middle name"), ("contact_position", "position"),
+)
+
+
+def _check_control(row: ImportRow) -> None:
+    """Refuse control characters (PostgreSQL refuses NUL; none belongs in a client card)."""
+    values = [getattr(row, f) or "" for f, _ in _TEXT_FIELDS]
+    if not _CONTROL.search("\n".join((*values, *row.emails))):  # one scan for the usual clean row
+        return
+    for (_, label), value in zip(_TEXT_FIELDS, values):
+        if _CONTROL.search(value):
+            raise _Refuse(f"{label} contains control characters")
+    raise _Refuse("e-mail contains control characters")
 
 
 def _contact(row: ImportRow, name: str, kind: str, max_emails: int) -> ContactDraft | None:
@@ -140,6 +156,7 @@ def _contact(row: ImportRow, name: str, kind: str, max_emails: int) -> ContactDr
 def make_draft(row: ImportRow, rules: DraftRules) -> Draft | RejectedRow:
     """Check a parsed row against the store; a RejectedRow says why it cannot go in."""
     try:
+        _check_control(row)
         name = _text(row.name, "name")
         assert name is not None
         kind = row.kind or KIND_COMPANY

@@ -204,7 +204,7 @@ class ClientUnit:
     contacts: list[ContactState]
     phones: set[str]
     new_phones: list[PhoneState]
-    first_line: int
+    first_line: int  # the row that made it, or the first that changed it
     changed: set[str] = field(default_factory=set)
     error: str | None = None
     written: bool = False
@@ -412,6 +412,7 @@ def plan_batch(drafts: Sequence[Draft], view: StoreView, ctx: PlanContext) -> Ba
             continue
         if not target.is_new and target.id not in touched:
             touched.add(target.id)  # type: ignore[arg-type]
+            target.first_line = draft.line
             units.append(target)
         for key in gained:
             pending.setdefault(key, target)

@@ -13,15 +13,17 @@ import asyncio
 import csv
 import gc
 import io
-import logging
 import multiprocessing
 from collections import deque
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import Any
 
 from crm_core.errors import ImportFileError
+from crm_core.import_drafts import Draft, DraftRules, draft_from_wire, draft_to_wire, make_draft
 from crm_core.import_parsing import (
     _HTML_START,
     _OLE_MAGIC,
@@ -36,9 +38,6 @@ from crm_core.import_parsing import (
     iter_xlsx_records,
     parse_rows,
 )
-from crm_core.import_drafts import Draft, DraftRules, draft_from_wire, draft_to_wire, make_draft
-
-log = logging.getLogger(__name__)
 
 Parsed = Draft | RejectedRow
 
@@ -63,9 +62,9 @@ class OpenedFile:
         return self._breaks[0] if self._breaks else None
 
 
-def _csv_records(text: str, delimiter: str, breaks: list[RejectedRow]) -> Iterator[tuple[int, list[str]]]:
+def _csv_records(lines: Iterable[str], delimiter: str, breaks: list[RejectedRow]) -> Iterator[tuple[int, list[str]]]:
     """(first physical line, fields) of every non-blank record; a broken record ends the stream."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(lines, delimiter=delimiter)
     previous_end = 0
     while True:
         try:
@@ -98,7 +97,7 @@ def open_file(data: bytes, filename: str, mapping: Mapping[str, str | None] | No
         raise ImportFileError(f"{filename} is not a valid XLSX workbook (it is not a ZIP archive)")
     else:
         text, encoding = decode_csv(data)
-        if not text.strip():
+        if not text or text.isspace():
             raise ImportFileError("the file is empty")
         if _HTML_START.match(text):
             raise ImportFileError(
@@ -106,7 +105,11 @@ def open_file(data: bytes, filename: str, mapping: Mapping[str, str | None] | No
                 "export to CSV, or open it in Excel and save as .xlsx"
             )
         delimiter = detect_delimiter(text)
-        records = _csv_records(text, delimiter, breaks)
+        del text
+        # Decoded again as it is read: the whole text as a str (and a StringIO's copy of it,
+        # 4 bytes a character) would cost several times the file's size in memory.
+        lines = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+        records = _csv_records(lines, delimiter, breaks)
         strict_width, is_xlsx = True, False
     try:
         header, body = _find_header(records, mapping, strict_width)
@@ -154,27 +157,25 @@ async def batches_inline(
 
 
 # Collector thresholds for the bulk of an import (Python's default is 700, 10, 10): with
-# hundreds of thousands of live objects, the default re-scans the heap so often that
-# planning a batch took three times as long (benchmarks/bench_import.py).
+# hundreds of thousands of live objects the default re-scans the heap so often that it
+# took the main process from 51 to 112 us a row (benchmarks/bench_import.py).
 FEWER_COLLECTIONS = (100_000, 50, 100)
+_collector: dict[str, Any] = {"active": 0, "saved": (700, 10, 10)}
 
 
-class fewer_collections:  # noqa: N801 - used as a context manager, named for what it does
+@contextmanager
+def fewer_collections() -> Iterator[None]:
     """Raise the collector's thresholds while big imports run; the first in saves, the last out restores."""
-
-    _active = 0
-    _saved: tuple[int, int, int] = (700, 10, 10)
-
-    def __enter__(self) -> None:
-        if fewer_collections._active == 0:
-            fewer_collections._saved = gc.get_threshold()
-            gc.set_threshold(*FEWER_COLLECTIONS)
-        fewer_collections._active += 1
-
-    def __exit__(self, *exc: object) -> None:
-        fewer_collections._active -= 1
-        if fewer_collections._active == 0:
-            gc.set_threshold(*fewer_collections._saved)
+    if _collector["active"] == 0:
+        _collector["saved"] = gc.get_threshold()
+        gc.set_threshold(*FEWER_COLLECTIONS)
+    _collector["active"] += 1
+    try:
+        yield
+    finally:
+        _collector["active"] -= 1
+        if _collector["active"] == 0:
+            gc.set_threshold(*_collector["saved"])
 
 
 # Set in each pool worker by _init_worker, so chunks travel without the header and rules.

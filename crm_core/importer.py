@@ -16,6 +16,7 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -130,10 +131,7 @@ async def import_clients(
         batches = batches_inline(opened, region, rules, batch_rows or SIMPLE_BATCH_ROWS)
         writer = write_units
     summary = ImportSummary(fast_path=fast)
-    if fast:
-        with fewer_collections():
-            seen = await _run(db, ctx, batches, writer, summary)
-    else:
+    with fewer_collections() if fast else nullcontext():
         seen = await _run(db, ctx, batches, writer, summary)
     if opened.stream_error is not None:
         summary.rejected.append(opened.stream_error)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -24,8 +23,6 @@ from crm_core.migrate import ensure_schema
 from crm_core.models import Role, User
 from crm_core.rights import Actor
 from zvonar.settings import Settings
-
-log = logging.getLogger(__name__)
 
 # The system acting with admin rights when the store has no admin user; id 0 names no user.
 SYSTEM_ACTOR = Actor(user_id=0, role=Role.admin, team_id=None, login="zvonar-cli")
