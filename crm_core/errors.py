@@ -22,6 +22,11 @@ class DomainError(Exception):
     def message(self) -> str:
         return str(self.args[0]) if self.args else self.default_message()
 
+    @property
+    def details(self) -> object:
+        """Structured detail for the caller (e.g. every problem of a script), or None."""
+        return None
+
 
 class InvalidInput(DomainError, ValueError):
     """The request is not valid."""
@@ -134,3 +139,50 @@ class ServiceUnavailable(DomainError):
     """A service this action needs (the PBX, the bus) is not reachable right now."""
 
     code = "service_unavailable"
+
+
+class ScriptNotFound(NotFound):
+    """No such call script (version)."""
+
+    code = "script_not_found"
+
+
+class ScriptSessionNotFound(NotFound):
+    """No such script session (or not one you may see)."""
+
+    # "session": the path parameter is {session_id} (crm_core.api.not_found_for).
+    code = "session_not_found"
+
+
+class ScriptInvalid(InvalidInput):
+    """A call script that cannot be published; `problems` names each step and field."""
+
+    code = "script_invalid"
+
+    def __init__(self, message: str, problems: list[dict[str, str | None]] | None = None) -> None:
+        self.problems = list(problems or [])
+        super().__init__(message)
+
+    @property
+    def details(self) -> object:
+        return self.problems or None
+
+
+class ScriptStepRefused(InvalidInput):
+    """A script action or answer refused; nothing was stored. Names the step and the field."""
+
+    code = "script_step_refused"
+
+    def __init__(self, step_id: str | None, field: str, reason: str, reason_code: str) -> None:
+        self.step_id = step_id
+        self.field = field
+        self.reason = reason
+        self.reason_code = reason_code
+        where = f"step '{step_id}'" if step_id is not None else "script"
+        super().__init__(f"{where}: field '{field}': {reason}")
+
+
+class AnswerRefused(ScriptStepRefused):
+    """An answer of the wrong type, out of range, not a choice, or missing; nothing was stored."""
+
+    code = "answer_refused"

@@ -32,9 +32,10 @@ def route_tables() -> list[ApiRoutes]:
     """Every room's routes, in the order they appear in the OpenAPI document."""
     from ami_bridge import routes as telephony
     from crm_core.routes import appeals, auth, calls, clients, contacts, imports, interactions
+    from scripts_engine import routes as scripts
 
     return [auth.routes, clients.routes, contacts.routes, interactions.routes, appeals.routes, calls.routes, telephony.routes,
-            imports.routes]
+            imports.routes, scripts.routes]
 
 
 def make_bus(settings: Settings) -> EventBus:

@@ -50,7 +50,7 @@ def validation_details(exc: ValidationError) -> list[dict[str, Any]]:
 
 
 def _domain_error_to_response(exc: e.DomainError) -> web.Response:
-    return error_response(status_for(exc), exc.code, exc.message)
+    return error_response(status_for(exc), exc.code, exc.message, exc.details)
 
 
 @web.middleware

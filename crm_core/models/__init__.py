@@ -5,15 +5,18 @@ from crm_core.models.base import Base, UtcDateTime, utcnow
 from crm_core.models.calls import CALL_OUTCOMES, Call
 from crm_core.models.clients import Client, ClientKind, ClientReassignment, Contact, Phone, PhoneKind
 from crm_core.models.interactions import Interaction, InteractionStatus, InteractionType
+from crm_core.models.scripts import PROTOCOL_STATUSES, CallScript, ScriptProtocol, ScriptProtocolEntry
 from crm_core.models.users import ApiSession, Role, Team, User
 
 __all__ = [
     "APPEAL_STATUSES",
     "CALL_OUTCOMES",
+    "PROTOCOL_STATUSES",
     "ApiSession",
     "Appeal",
     "Base",
     "Call",
+    "CallScript",
     "Client",
     "ClientKind",
     "ClientReassignment",
@@ -25,6 +28,8 @@ __all__ = [
     "Phone",
     "PhoneKind",
     "Role",
+    "ScriptProtocol",
+    "ScriptProtocolEntry",
     "Team",
     "User",
     "UtcDateTime",

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 from crm_core.models import User
@@ -163,6 +164,37 @@ async def _appeal_on_target(w: World, api: Any) -> Request:
     return "/api/appeals", {"client_id": w.target.client, "purpose": "Повторный запрос", "channel": "phone"}
 
 
+
+COLD_CALL_YAML = (Path(__file__).resolve().parents[2] / "scripts_engine" / "examples" / "cold_call_b2b.yaml").read_text(
+    encoding="utf-8")
+
+
+async def _new_session_body(w: World, api: Any) -> Request:
+    # Publishing the same text again is a no-op, so every case may do it.
+    resp = await w.people["admin"].http.post("/api/scripts", json={"code": "cold_call", "yaml": COLD_CALL_YAML})
+    assert resp.status == 201, await resp.text()
+    return "/api/script-sessions", {"code": "cold_call", "client_id": w.target.client, "call_id": w.target.call}
+
+
+def _ivanovas_session(tail: str, body: Any = None, steps: tuple[tuple[str, Any], ...] = ()) -> Make:
+    """A fresh session of Ivanova's on her client, walked through `steps` (url tail, json) by her."""
+    async def make(w: World, api: Any) -> Request:
+        url, start = await _new_session_body(w, api)
+        resp = await w.people["ivanova"].http.post(url, json=start)
+        assert resp.status == 201, await resp.text()
+        session = (await resp.json())["id"]
+        for step_tail, step_body in steps:
+            done = await w.people["ivanova"].http.post(f"/api/script-sessions/{session}/{step_tail}", json=step_body)
+            assert done.status == 200, await done.text()
+        return f"/api/script-sessions/{session}{tail}", body
+    return make
+
+
+_ANSWER_GREETING = ("answer", {"step_id": "greeting", "value": True})
+_TO_HANDOFF = (_ANSWER_GREETING, ("answer", {"step_id": "decision_maker", "value": "other"}),
+               ("answer", {"step_id": "decision_maker_contact", "value": "Бурцев Игорь, +7 913 555-01-02"}))
+_OPERATOR_ONLY = frozenset({"ivanova"})
+
 OBJECT_CASES: dict[tuple[str, str], ObjectCase] = {
     ("GET", "/api/clients/{client_id}"): ObjectCase(_static("/api/clients/{client}")),
     ("PATCH", "/api/clients/{client_id}"): ObjectCase(_static("/api/clients/{client}", {"comment": "Проверено"})),
@@ -189,6 +221,20 @@ OBJECT_CASES: dict[tuple[str, str], ObjectCase] = {
          _static("/api/calls", {"phone": "8 (916) 123-45-67"})),
         passes=_past_the_rights_gate,
     ),
+    ("POST", "/api/script-sessions"): ObjectCase(_new_session_body),
+    ("GET", "/api/script-sessions/{session_id}"): ObjectCase(_ivanovas_session("")),
+    ("GET", "/api/script-sessions/{session_id}/protocol"): ObjectCase(_ivanovas_session("/protocol")),
+    # Only the operator running a session acts on it: a supervisor or an admin gets a 403.
+    ("POST", "/api/script-sessions/{session_id}/answer"): ObjectCase(
+        _ivanovas_session("/answer", {"step_id": "greeting", "value": True}), _OPERATOR_ONLY),
+    ("POST", "/api/script-sessions/{session_id}/back"): ObjectCase(
+        _ivanovas_session("/back", steps=(_ANSWER_GREETING,)), _OPERATOR_ONLY),
+    ("POST", "/api/script-sessions/{session_id}/objection"): ObjectCase(
+        _ivanovas_session("/objection", {"handler_id": "expensive"}), _OPERATOR_ONLY),
+    ("POST", "/api/script-sessions/{session_id}/return"): ObjectCase(
+        _ivanovas_session("/return", steps=(("objection", {"handler_id": "no_time"}),)), _OPERATOR_ONLY),
+    ("POST", "/api/script-sessions/{session_id}/finish"): ObjectCase(
+        _ivanovas_session("/finish", steps=_TO_HANDOFF), _OPERATOR_ONLY),
 }
 
 # List routes: whose clients each user finds there (never anyone else's).
