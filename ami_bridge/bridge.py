@@ -216,41 +216,33 @@ class AmiBridge:
                 log.exception("ami.bridge.update_failed update=%s", type(update).__name__)
 
     async def _handle(self, update: TrackerUpdate | AgentStateChanged) -> None:
-        if isinstance(update, AgentStateChanged):
-            user = await self._user_for(update.agent)
-            await self.bus.publish("agent.state", {
-                "agent": update.agent, "state": str(update.state), "reason": update.reason,
-                "queues": list(update.queues), "since": self.wall_time(update.since).isoformat() if update.since is not None else None,
-                "call_id": update.call_id, "previous_state": str(update.previous_state) if update.previous_state else None,
-                "user_id": user.id if user else None, "team_id": user.team_id if user else None,
-            })
-        elif isinstance(update, CallStarted):
+        if isinstance(update, CallEnded):
+            await self._record(update)
+            return
+        if isinstance(update, CallStarted):
             await self.bus.publish("call.started", {
                 "call_id": update.call_id, "direction": str(update.direction), "number": update.number,
                 "caller_name": update.caller_name, "action_id": update.action_id, **self._addressee(update.action_id),
             })
-        elif isinstance(update, AgentRinging):
-            user = await self._user_for(update.agent)
-            await self.bus.publish("call.ringing", {
-                "call_id": update.call_id, "agent": update.agent, "number": update.number, "queue": update.queue,
-                "action_id": update.action_id, "user_id": user.id if user else None,
-                "team_id": user.team_id if user else None,
+            return
+        # The rest concern one agent: addressed to that agent's user and visible to their team.
+        user = await self._user_for(update.agent)
+        addressee = {"agent": update.agent, "call_id": update.call_id,
+                     "user_id": user.id if user else None, "team_id": user.team_id if user else None}
+        if isinstance(update, AgentStateChanged):
+            since = self.wall_time(update.since)
+            await self.bus.publish("agent.state", {
+                **addressee, "state": str(update.state), "reason": update.reason, "queues": list(update.queues),
+                "since": since.isoformat() if since else None,
+                "previous_state": str(update.previous_state) if update.previous_state else None,
             })
-        elif isinstance(update, CallAnswered):
-            user = await self._user_for(update.agent)
-            await self.bus.publish("call.answered", {
-                "call_id": update.call_id, "agent": update.agent, "number": update.number, "queue": update.queue,
-                "action_id": update.action_id, "user_id": user.id if user else None,
-                "team_id": user.team_id if user else None,
+        elif isinstance(update, (AgentRinging, CallAnswered)):
+            topic = "call.ringing" if isinstance(update, AgentRinging) else "call.answered"
+            await self.bus.publish(topic, {
+                **addressee, "number": update.number, "queue": update.queue, "action_id": update.action_id,
             })
         elif isinstance(update, CallBridged):
-            user = await self._user_for(update.agent)
-            await self.bus.publish("call.bridged", {
-                "call_id": update.call_id, "bridge_id": update.bridge_id, "agent": update.agent,
-                "user_id": user.id if user else None, "team_id": user.team_id if user else None,
-            })
-        elif isinstance(update, CallEnded):
-            await self._record(update)
+            await self.bus.publish("call.bridged", {**addressee, "bridge_id": update.bridge_id})
 
     def _addressee(self, action_id: str | None) -> dict[str, Any]:
         request = self._requests.get(action_id or "")
