@@ -101,6 +101,12 @@ def cmd_script_run(args: argparse.Namespace, settings: Settings) -> int:
     return run_command(args.file, args.client, args.answers, sys.stdout, sys.stderr)
 
 
+def cmd_dialer_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from dialer.cli_commands import simulate_command
+
+    return simulate_command(args)
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from zvonar.demo import run_demo
 
@@ -177,6 +183,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--answers", required=True, metavar="answers.json",
                    help='a list of {"step": id, "value": ...}, {"back": true}, {"objection": id}, {"return": true}, {"finish": true}')
     p.set_defaults(func=cmd_script_run)
+
+    from dialer.cli_commands import add_simulate_arguments
+
+    dialer = verbs.add_parser("dialer", help="the dialer: pacing tools")
+    dialer_verbs = dialer.add_subparsers(dest="dialer_verb", metavar="ACTION", required=True)
+    p = dialer_verbs.add_parser("simulate", help="simulate a campaign day of a dialing mode and print its figures")
+    add_simulate_arguments(p)
+    p.set_defaults(func=cmd_dialer_simulate)
 
     p = verbs.add_parser("pbx-sim", help="run the built-in PBX simulator (an AMI server on loopback)")
     p.add_argument("--host")

@@ -40,7 +40,7 @@ def test_bad_settings_are_a_clear_error(tmp_path: Path) -> None:
 
 def test_help_lists_every_verb_with_a_line() -> None:
     text = build_parser().format_help()
-    for verb in ("serve", "demo", "db", "user", "import", "ami", "script", "pbx-sim"):
+    for verb in ("serve", "demo", "db", "user", "import", "ami", "script", "dialer", "pbx-sim"):
         line = next((ln for ln in text.splitlines() if ln.strip().startswith(verb + " ")), None)
         assert line is not None and len(line.split()) > 1, verb
 
