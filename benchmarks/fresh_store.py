@@ -5,8 +5,10 @@ dropped afterwards, like tests/conftest.py does; SQLite stores are files in a te
 folder. Clients come from zvonar.demo_data (RU/UA/BY companies and people), each with one
 contact person, a mobile (and for some companies a work number) normalised to E.164 by
 crm_core.phones, and for about a third of them a few interactions, open and closed, so the
-screen pop's "open items" query has real rows to find. PostgreSQL is filled with binary
-COPY, SQLite with executemany; ids are given here, then the sequences are moved past them.
+screen pop's "open items" query has real rows to find. Rows are generated in a second
+process while this one writes the batch before; PostgreSQL is filled with binary COPY (then
+VACUUM ANALYZE and CHECKPOINT, as after any bulk load), SQLite with executemany. Ids are
+given here, then the sequences are moved past them.
 """
 
 from __future__ import annotations
@@ -108,7 +110,7 @@ class LoadStats:
         """One line for the benchmark's output."""
         return (f"{self.clients:,} clients, {self.contacts:,} contacts, {self.phones:,} phones, "
                 f"{self.interactions:,} interactions ({self.unreadable_numbers} numbers unreadable, left out); "
-                f"generating {self.generate_seconds:.1f} s, writing {self.write_seconds:.1f} s")
+                f"generating {self.generate_seconds:.1f} s and writing {self.write_seconds:.1f} s, overlapped")
 
 
 @dataclass
