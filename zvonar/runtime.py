@@ -53,7 +53,13 @@ async def serve_async(settings: Settings, host: str | None = None, port: int | N
 
 
 def serve(settings: Settings, host: str | None = None, port: int | None = None) -> int:
-    asyncio.run(serve_async(settings, host, port))
+    try:
+        asyncio.run(serve_async(settings, host, port))
+    except OSError as exc:
+        # A taken port (the API's or the simulator's) is a setup problem, not a crash.
+        print(f"zvonar serve: {exc.strerror or exc}; is another Zvonar running? "
+              "(ZVONAR_HTTP__PORT / ZVONAR_PBX_SIM__PORT choose other ports)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -71,3 +71,18 @@ def test_script_check_cli_names_problems_and_exits_1(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parents[2] / "scripts_engine" / "examples" / "nps_feedback.yaml"
     proc = subprocess.run([sys.executable, "-m", "zvonar.cli", "script", "check", str(example)], env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_serve_on_a_taken_port_is_a_one_line_error(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ZVONAR_PBX_SIM__PORT": "0"}
+        proc = subprocess.run([sys.executable, "-m", "zvonar.cli", "serve", "--port", str(port)],
+                              env=env, capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("zvonar serve: ") and "address already in use" in proc.stderr
