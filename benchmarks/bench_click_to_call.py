@@ -40,6 +40,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from latency_stats import percentile, summary
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
@@ -159,20 +161,6 @@ async def click_client(base_url: str, token: str, bodies_file: str, warmup: int,
 # ----------------------------------------------------------------------------- figures
 
 
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, min(len(sorted_values), round(q / 100 * len(sorted_values) + 0.5)))
-    return sorted_values[rank - 1]
-
-
-def summary(label: str, values_ms: list[float]) -> str:
-    v = sorted(values_ms)
-    if not v:
-        return f"{label:<30} n=0"
-    return (f"{label:<30} n={len(v):<5} p50={percentile(v, 50):6.2f}  p95={percentile(v, 95):6.2f}  "
-            f"p99={percentile(v, 99):6.2f}  max={v[-1]:7.2f} ms")
 
 
 def as_typed(e164: str, rng: random.Random) -> str:
