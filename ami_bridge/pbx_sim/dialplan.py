@@ -142,19 +142,7 @@ class Dialplan:
         sw.emit(ev.dial_event("DialBegin", None, near, DialString=target.resource))
         leg.program = self.start_far_end(leg)
         deadline = sched.timeout(req.timeout, "originate timeout")
-        rang = progressed = False
-        while True:
-            waits = [leg.answered, leg.rejected, deadline, near.hangup_requested]
-            waits += [] if rang else [leg.ringing]
-            waits += [] if progressed else [leg.progress]
-            winner = yield sched.any_of(*waits)
-            if winner is leg.ringing or winner is leg.progress:
-                rang = rang or winner is leg.ringing
-                progressed = progressed or winner is leg.progress
-                status = "RINGING" if winner is leg.ringing else "PROGRESS"
-                sw.emit(ev.dial_event("DialState", None, near, DialStatus=status))
-                continue
-            break
+        winner, alerted = yield from self._ring(leg, None, deadline, near.hangup_requested)
         deadline.discard()
         if winner is leg.answered:
             if req.report:
@@ -174,7 +162,7 @@ class Dialplan:
             reason = REASON_BUSY if status == "BUSY" else REASON_CONGESTION
         elif winner is deadline:
             sw.hangup(near, 19)
-            reason = REASON_RINGING if (rang or progressed) else REASON_FAILED
+            reason = REASON_RINGING if alerted else REASON_FAILED
         else:
             sw.hangup(near, 16)
             reason = REASON_HANGUP
@@ -272,6 +260,25 @@ class Dialplan:
         agent.cause = agent.cause if agent.cause is not None else 28
         sw.hangup(agent, 28, own=True)
 
+    def _ring(self, leg, caller: Channel | None, deadline: Signal, *hangups: Signal) -> Program:  # type: ignore[no-untyped-def]
+        """Wait for the far end, reporting Ringing/Progress once each as DialState.
+
+        Returns what ended the wait and whether the far end ever rang or sent progress.
+        """
+        sched = self.sw.scheduler
+        rang = progressed = False
+        while True:
+            waits = [leg.answered, leg.rejected, deadline, *hangups]
+            waits += [] if rang else [leg.ringing]
+            waits += [] if progressed else [leg.progress]
+            winner = yield sched.any_of(*waits)
+            if winner is not leg.ringing and winner is not leg.progress:
+                return winner, rang or progressed
+            rang = rang or winner is leg.ringing
+            progressed = progressed or winner is leg.progress
+            status = "RINGING" if winner is leg.ringing else "PROGRESS"
+            self.sw.emit(ev.dial_event("DialState", caller, leg.near, DialStatus=status))
+
     # ------------------------------------------------------------------ Dial()
 
     def dial(self, caller: Channel, target: DialTarget, timeout: float) -> Program:
@@ -291,19 +298,7 @@ class Dialplan:
         sw.emit(ev.dial_event("DialBegin", caller, near, DialString=target.resource))
         leg.program = self.start_far_end(leg)
         deadline = sched.timeout(timeout, "dial timeout")
-        rang = progressed = False
-        while True:
-            waits = [leg.answered, leg.rejected, deadline, caller.hangup_requested, near.hangup_requested]
-            waits += [] if rang else [leg.ringing]
-            waits += [] if progressed else [leg.progress]
-            winner = yield sched.any_of(*waits)
-            if winner is leg.ringing or winner is leg.progress:
-                rang = rang or winner is leg.ringing
-                progressed = progressed or winner is leg.progress
-                status = "RINGING" if winner is leg.ringing else "PROGRESS"
-                sw.emit(ev.dial_event("DialState", caller, near, DialStatus=status))
-                continue
-            break
+        winner, _alerted = yield from self._ring(leg, caller, deadline, caller.hangup_requested, near.hangup_requested)
         deadline.discard()
         if winner is leg.answered:
             yield from self._bridge_dialled(caller, near)
