@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from latency_stats import percentile, summary
+from live_app import start_connected
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -255,7 +256,6 @@ async def run_store(kind: str, args: argparse.Namespace, tmp: Path) -> bool:
     from aiohttp import ClientSession, web
     from fresh_store import create_pg_database, drop_pg_database, load_clients, pg_url
 
-    from ami_bridge.routes import BRIDGE_KEY
     from crm_core.db import Database
     from crm_core.migrate import upgrade
     from crm_core.models import Role
@@ -300,18 +300,7 @@ async def run_store(kind: str, args: argparse.Namespace, tmp: Path) -> bool:
         settings = load_settings(database_url=url, ami={"host": "127.0.0.1", "port": port, "username": AMI_USER,
                                                         "secret": AMI_SECRET})
         app = init_app(settings, db=db, bus=InProcessBus(), telephony=True)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        bridge = app[BRIDGE_KEY]
-        for _ in range(500):
-            if bridge.conn.connected:
-                break
-            await asyncio.sleep(0.01)
-        if not bridge.conn.connected:
-            raise RuntimeError("the bridge did not connect to the AMI endpoint")
+        runner, base_url, bridge = await start_connected(app, "the AMI endpoint")
         stages = ClickStages()
         stages.install(bridge)
         async with ClientSession() as http:

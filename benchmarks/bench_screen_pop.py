@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from latency_stats import percentile, summary
+from live_app import start_connected
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -233,7 +234,6 @@ async def run(args: argparse.Namespace) -> int:
     from fresh_store import create_pg_database, drop_pg_database, load_clients, pg_url, table_counts, unknown_numbers
 
     from ami_bridge.pbx_sim import AgentBehaviour, SimConfig
-    from ami_bridge.routes import BRIDGE_KEY
     from crm_core.db import Database
     from crm_core.migrate import upgrade
     from crm_core.models import Role
@@ -280,18 +280,7 @@ async def run(args: argparse.Namespace) -> int:
         stages = PopStages()
         stages.install()
         app = init_app(settings, db=db, bus=stages.bus(), telephony=True, sim_override=sim)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-        bridge = app[BRIDGE_KEY]
-        for _ in range(500):
-            if bridge.conn.connected:
-                break
-            await asyncio.sleep(0.01)
-        if not bridge.conn.connected:
-            raise RuntimeError("the bridge did not connect to the PBX simulator")
+        runner, base_url, bridge = await start_connected(app, "the PBX simulator")
 
         tokens = []
         async with ClientSession() as http:
