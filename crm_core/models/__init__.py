@@ -3,6 +3,21 @@
 from crm_core.models.appeals import APPEAL_STATUSES, Appeal, MarketingChannel
 from crm_core.models.base import Base, UtcDateTime, utcnow
 from crm_core.models.calls import CALL_OUTCOMES, Call
+from crm_core.models.campaigns import (
+    ATTEMPT_OUTCOMES,
+    CAMPAIGN_MODES,
+    CAMPAIGN_STATES,
+    LEAD_FINAL_STATES,
+    LEAD_STATES,
+    LIST_KINDS,
+    Attempt,
+    Campaign,
+    CampaignAgent,
+    CampaignList,
+    DncNumber,
+    Disposition,
+    Lead,
+)
 from crm_core.models.clients import Client, ClientKind, ClientReassignment, Contact, Phone, PhoneKind
 from crm_core.models.interactions import Interaction, InteractionStatus, InteractionType
 from crm_core.models.scripts import PROTOCOL_STATUSES, CallScript, ScriptProtocol, ScriptProtocolEntry
@@ -10,6 +25,19 @@ from crm_core.models.users import ApiSession, Role, Team, User
 
 __all__ = [
     "APPEAL_STATUSES",
+    "ATTEMPT_OUTCOMES",
+    "CAMPAIGN_MODES",
+    "CAMPAIGN_STATES",
+    "LEAD_FINAL_STATES",
+    "LEAD_STATES",
+    "LIST_KINDS",
+    "Attempt",
+    "Campaign",
+    "CampaignAgent",
+    "CampaignList",
+    "DncNumber",
+    "Disposition",
+    "Lead",
     "CALL_OUTCOMES",
     "PROTOCOL_STATUSES",
     "ApiSession",
