@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any
@@ -14,7 +14,17 @@ from sqlalchemy import Row, Select, and_, select
 from ami_bridge.calls.model import AgentRinging
 from crm_core.db import Database
 from crm_core.errors import InvalidPhone
-from crm_core.models import Client, Contact, Interaction, InteractionStatus, InteractionType, Phone, User
+from crm_core.models import (
+    Attempt,
+    Campaign,
+    Client,
+    Contact,
+    Interaction,
+    InteractionStatus,
+    InteractionType,
+    Phone,
+    User,
+)
 from crm_core.phones import normalize_phone
 from crm_core.regions import client_timezone
 from crm_core.services.clients import ClientSummary
@@ -31,8 +41,14 @@ def build_screen_pop(
     summary: ClientSummary | None,
     local_time: str | None,
     open_items: list[dict[str, Any]],
+    campaign: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The ``screen.pop`` payload (pure): a known client's card or a new-client form."""
+    """The ``screen.pop`` payload (pure): a known client's card or a new-client form.
+
+    A campaign call (its Originate is a dialer attempt) also carries ``campaign_id``,
+    ``campaign_name``, ``lead_id`` and ``script_id`` (the script version pinned at launch),
+    so the operator's screen opens the lead and its script; other calls have none of them.
+    """
     payload: dict[str, Any] = {
         "user_id": user_id,
         "call_id": ringing.call_id,
@@ -50,7 +66,18 @@ def build_screen_pop(
     else:
         # An unknown number pops a "new client" form prefilled with what the call tells.
         payload["new_client"] = {"phone": e164 or ringing.number, "name": ringing.caller_name}
+    if campaign:
+        payload.update(campaign)
     return payload
+
+
+def campaign_statement(action_id: str) -> Select:
+    """The campaign, lead and pinned script of a dialer attempt, by its Originate's ActionID (unique index)."""
+    return (
+        select(Attempt.campaign_id, Campaign.name, Attempt.lead_id, Campaign.script_id)
+        .join(Campaign, Campaign.id == Attempt.campaign_id)
+        .where(Attempt.action_id == action_id)
+    )
 
 
 def _local_time(tz_name: str | None, now: datetime) -> str | None:
@@ -128,11 +155,14 @@ async def resolve_screen_pop(
             e164 = normalize_phone(ringing.number, default_region)
         except InvalidPhone:
             log.info("screen_pop.number_unreadable call_id=%s", ringing.call_id)
-    summary, local_time, items = None, None, []
-    if e164:
+    summary, local_time, items, campaign = None, None, [], None
+    if e164 or ringing.action_id:
         async with db.reading() as s:
-            rows = (await s.execute(card_statement(e164))).all()
+            rows = (await s.execute(card_statement(e164))).all() if e164 else []
+            found = (await s.execute(campaign_statement(ringing.action_id))).first() if ringing.action_id else None
         summary, tz, items = card_from_rows(rows)
         if summary is not None:
             local_time = _local_time(tz, now or datetime.now(timezone.utc))
-    return build_screen_pop(ringing, user_id, e164, summary, local_time, items)
+        if found is not None:
+            campaign = {"campaign_id": found[0], "campaign_name": found[1], "lead_id": found[2], "script_id": found[3]}
+    return build_screen_pop(ringing, user_id, e164, summary, local_time, items, campaign)

@@ -186,3 +186,63 @@ class AnswerRefused(ScriptStepRefused):
     """An answer of the wrong type, out of range, not a choice, or missing; nothing was stored."""
 
     code = "answer_refused"
+
+
+class ProposalNotFound(NotFound):
+    """No such commercial proposal (or not of one of your clients)."""
+
+    code = "proposal_not_found"
+
+
+class ProposalTransitionRefused(Conflict):
+    """The proposal cannot move to that status from where it stands."""
+
+    code = "proposal_transition_refused"
+
+
+class CampaignNotFound(NotFound):
+    """No such campaign (or not one you may see)."""
+
+    code = "campaign_not_found"
+
+
+class LeadNotFound(NotFound):
+    """No such lead in this campaign."""
+
+    code = "lead_not_found"
+
+
+class DncNotFound(NotFound):
+    """That number is not on this do-not-call list."""
+
+    code = "dnc_not_found"
+
+
+class CampaignStateConflict(Conflict):
+    """The campaign's state does not allow this (e.g. pausing a stopped campaign)."""
+
+    code = "campaign_state_conflict"
+
+
+class CampaignNotReady(Conflict):
+    """The campaign cannot be launched yet (no leads, no agents, no such script)."""
+
+    code = "campaign_not_ready"
+
+
+class LeaseLost(Conflict):
+    """The lead is no longer leased by this dialer (expired and taken, released, or stopped)."""
+
+    code = "lease_lost"
+
+
+class LeadOnDnc(LeaseLost):
+    """The lead's number is on a do-not-call list: not dialled; the lead is now ``dnc``."""
+
+    code = "lead_on_dnc"
+
+
+class UnknownDisposition(InvalidInput):
+    """No such disposition code in this campaign."""
+
+    code = "unknown_disposition"

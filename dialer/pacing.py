@@ -1,67 +1,63 @@
-"""Predictive pacing: campaign statistics in, how many calls to place now out.
+"""Predictive pacing: one campaign snapshot in, how many calls to place now out.
 
 Pure: ``decide(stats, config)`` reads a :class:`PacingStats` snapshot and returns a
-:class:`PacingDecision`; no clock, no I/O, no state between calls (the caller re-asks
-every second and on every call event).
+:class:`PacingDecision`; no clock, no I/O, no state between calls. The caller re-asks every
+second and after every call or agent event. Snapshots are built by
+:class:`dialer.pacing_window.PacingWindow`, the same way in the simulator and in the live
+campaign runner.
 
 What it estimates
-  * answer rate ``p``: human-answered share of the recently completed dials;
-  * ring time to a human answer, talk time and wrap-up time: lognormal distributions
-    fitted (method of moments) to the measured means and standard deviations;
-  * agents about to free up: each agent in wrap-up with elapsed ``e`` frees within the
-    horizon with the conditional lognormal probability ``P(W <= e+h | W > e)``; an agent
-    still talking must finish the talk and then a whole wrap-up (three wrap-up quantiles
-    averaged);
-  * humans still to come from calls ringing now: a call ringing for ``r`` seconds is a
-    human with ``p*S_A(r) / (p*S_A(r) + (1-p)*Q(r))``, where ``S_A`` is the answer-time
-    survival and ``Q`` the measured share of non-human outcomes (busy, no answer,
-    congestion, machine) still unresolved after ``r`` seconds.
+  * answer rate ``p``: human answers among the recently resolved dials;
+  * time to a human answer, talk and wrap-up: lognormals fitted (method of moments) to
+    the measured mean and standard deviation;
+  * agents about to free up: an agent ``e`` s into wrap-up frees within ``h`` with
+    ``P(W <= e+h | W > e)``; an agent ``e`` s into a talk must end it and then wrap up:
+    ``hazard_T(e) * integral_0^h F_W``;
+  * humans still to come from calls ringing now: a call ringing for ``r`` s is a human
+    with ``p*S_A(r) / (p*S_A(r) + (1-p)*Q(r))``, ``S_A`` the answer-time survival and ``Q``
+    the share of recent non-human outcomes still unresolved after ``r`` s.
 
 How it chooses
-  For checkpoints ``tau`` at the 25/50/75/95th percentiles of answer time: demand
-  ``D(tau)`` = humans from ringing calls answering by ``tau`` (Bernoulli each) +
-  ``Binomial(n, p*F_A(tau))`` from ``n`` new dials; supply ``S(tau)`` = free agents +
-  busy agents freeing by ``tau`` + 2 s (the time a human may wait). The projected abandon
-  share is the worst checkpoint's ``E[(D - S)+]`` over the humans expected from all calls
-  in flight; the largest ``n`` keeping it under a target is dialed, and never fewer than
-  progressive would (``free - ringing``: those calls cannot abandon). With
-  ``agents <= exact_team`` the sums are convolved exactly (few agents is where the normal
-  approximation is wrong); larger teams use a normal approximation of ``D - S`` with its
-  own, smaller margin (it underestimates the right tail).
+  :class:`_Forecast` cuts the next ~20 s at answer-time quantiles; humans answered by
+  ``t`` less agents free by ``t + 2 s`` moves slice by slice as a normal random walk, and
+  the expected abandons are how far it rises above zero at its highest (Clark's moments
+  for the maximum of correlated normals). The n-th new call is placed if the abandons it
+  adds, per human it brings, are at most ``theta``. Never fewer calls than progressive
+  (``free - ringing - waiting``: those cannot abandon), never more calls in progress
+  (ringing, waiting, talking) than ``lines_per_agent`` per available agent.
 
-How it holds the cap (FTC 16 CFR 310.4(b)(4)(i) and Ofcom both: 3 % of live answered
-calls, per campaign)
-  The measured rate is the worse of the rolling-window and day rates (abandons over
-  human-answered, with the denominator floored at ``rate_floor_answered`` so one early
-  abandon does not read as 0 %). The target is ``cap * margin * (1 - measured/(cap*aim))``:
-  (``margin`` 0.2 / 0.3 / 0.04 for small, exact and normal) it tightens as the measured
-  rate rises and reaches zero (pure progressive) at
-  ``aim`` (70 %) of the cap. The projection is a per-snapshot figure and the dialer tops it
-  up every second, so the realised rate runs several times the target; ``margin`` and
-  ``aim`` were tuned on the simulator (benchmarks/bench_dialer.py) so the day lands near
-  2 % with room for noise. Lines are never above ``lines_per_agent * agents``.
+How it holds the cap (FTC 16 CFR 310.4(b)(4)(i) and Ofcom: 3 % of live answered calls)
+  ``theta = theta0 * exp(gain * (1 - rate/aim))``, ``rate`` the day's abandons over human
+  answers shrunk towards the cap by ``prior_answered`` pseudo-answers (the morning starts
+  cautious): integral control that settles the day near ``aim`` (a share of the cap).
+  While the rolling window (the last N human answers) runs above the cap, ``theta`` is cut
+  further. Hard stop: with less than ``guard_abandons`` abandon of room left under the cap
+  today, the dialer is progressive (which cannot abandon).
 
-Small teams (1-5 agents)
-  One extra human with one agent is an abandon for sure, so small teams use a smaller
-  margin, exact distributions, and stay progressive until ``small_team_min_talks`` talk
-  samples are measured (the estimate is too uncertain to run ahead of the agents).
-  Cold start, for every team: progressive until ``min_dials`` dials and
-  ``min_samples`` talks, wrap-ups and answers are measured.
-
-See docs/dialer_pacing.md.
+Small teams (1-5 agents): the same forecast (its normal approximation is coarse there and
+errs cautious); the room guard keeps a small team progressive until ~34 human answers
+leave room for one abandon, and whenever one more would breach the cap.
+Cold start, any team: progressive until ``min_dials`` dials are resolved and
+``min_samples`` answers, talks and wrap-ups are measured; while the talks in progress
+contradict the measured talk time (biased short early in the day), talking agents are
+not counted on to free up. See docs/dialer_pacing.md.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from dataclasses import dataclass, field
 from statistics import NormalDist
 
 _STD_NORMAL = NormalDist()
 _SQRT2 = math.sqrt(2.0)
-# Wrap-up quantiles averaged when asking whether a talking agent frees within the horizon.
-_WRAP_QUANTILES = (1 / 6, 1 / 2, 5 / 6)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+FREE, TALK, WRAP, PAUSED = "free", "talk", "wrap", "paused"
+AGENT_STATES = (FREE, TALK, WRAP, PAUSED)
+_STATE_SET = frozenset(AGENT_STATES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,54 +69,67 @@ class Estimate:
     samples: int
 
 
-@dataclass(frozen=True, slots=True)
-class BusyAgent:
-    """An agent not free: ``phase`` is "talk" or "wrap", ``elapsed`` seconds in it."""
-
-    phase: str
-    elapsed: float
-
-
 @dataclass(frozen=True)
 class PacingStats:
-    """A snapshot of one campaign, as the pacing sees it."""
+    """One snapshot of a campaign, everything the pacing reads (times in seconds).
 
-    agents_logged_in: int
-    agents_free: int
-    busy_agents: tuple[BusyAgent, ...]
-    ringing: tuple[float, ...]  # elapsed seconds of each call dialed and not yet resolved
-    recent_dials: int  # completed dials in the outcome window
-    recent_humans: int  # of which answered by a human
-    answer_time: Estimate  # dial to human answer
-    talk_time: Estimate
-    wrap_time: Estimate
-    non_human_durations: tuple[float, ...] = ()  # dial to resolution of recent non-human outcomes
-    window_answered: int = 0
-    window_abandoned: int = 0
-    day_answered: int = 0
-    day_abandoned: int = 0
-    cap: float = 0.03
-    lines_per_agent: int = 3
-    abandon_after: float = 2.0
+    ``agents`` lists every logged-in agent as ``(state, seconds in that state)``, state one
+    of "free" (waiting for a call), "talk", "wrap" (wrap-up after a call) or "paused"
+    (logged in, taking no calls: neither an agent to dial for nor a line allowance).
+    ``ringing`` is the seconds each placed, unresolved call has been ringing; ``waiting``
+    the seconds each human-answered call has waited for an agent so far.
+    """
+
+    time: float  # seconds since the campaign day started (for the record and for modes that taper)
+    agents: tuple[tuple[str, float], ...]
+    ringing: tuple[float, ...] = ()
+    waiting: tuple[float, ...] = ()
+    day_dials: int = 0  # calls placed today
+    day_answered: int = 0  # of which answered by a human (connected or abandoned)
+    day_abandoned: int = 0  # human-answered calls no agent took within abandon_after
+    window_answered: int = 0  # human answers in the rolling window (the last N of them)
+    window_abandoned: int = 0  # abandons among them
+    recent_dials: int = 0  # resolved dials in the outcome window (the last N resolved)
+    recent_humans: int = 0  # of which answered by a human
+    answer_time: Estimate = Estimate(0.0, 0.0, 0)  # dial to human answer, recent answers
+    talk_time: Estimate = Estimate(0.0, 0.0, 0)  # recent talks
+    wrap_time: Estimate = Estimate(0.0, 0.0, 0)  # recent wrap-ups
+    non_human_durations: tuple[float, ...] = ()  # dial to resolution of recent non-human outcomes, sorted
+    cap: float = 0.03  # abandons / human answers allowed
+    lines_per_agent: int = 3  # calls in progress (ringing, waiting, talking) per available agent
+    abandon_after: float = 2.0  # seconds an answered human waits for an agent before it is an abandon
+
+    def __post_init__(self) -> None:
+        if not {state for state, _ in self.agents} <= _STATE_SET:
+            bad = next(state for state, _ in self.agents if state not in _STATE_SET)
+            raise ValueError(f"agent state must be one of {', '.join(AGENT_STATES)}, got {bad!r}")
+        if not all(seconds >= 0 for _, seconds in self.agents):  # also refuses NaN
+            bad_seconds = next(sec for _, sec in self.agents if not sec >= 0)
+            raise ValueError(f"seconds in state must be >= 0, got {bad_seconds!r}")
+
+    def count(self, state: str) -> int:
+        """Agents in ``state``."""
+        return sum(1 for s, _ in self.agents if s == state)
 
 
 @dataclass(frozen=True)
 class PacingConfig:
     """Tuning of the predictive pacing; the defaults are what the simulator was tuned with."""
 
-    min_dials: int = 40
+    min_dials: int = 100
     min_samples: int = 10
-    small_team: int = 5
-    small_team_min_talks: int = 30
-    exact_team: int = 10
-    margin: float = 0.3
-    small_team_margin: float = 0.2
-    # The normal approximation misses the right tail of a skewed Bernoulli sum, so its
-    # projections run low; this margin is tuned on the simulator for teams above exact_team.
-    normal_margin: float = 0.04
-    aim: float = 0.7
-    rate_floor_answered: int = 30
-    checkpoint_quantiles: tuple[float, ...] = (0.25, 0.5, 0.75, 0.95)
+    aim: float = 0.85  # share of the cap the day's rate is steered to
+    theta0: float = 0.037  # marginal abandon risk allowed when the measured rate is at aim
+    gain: float = 1.5
+    theta_max: float = 0.3
+    prior_answered: int = 200
+    guard_abandons: float = 1.0
+    window_floor: int = 500  # the window's rate is read over at least this many answers
+    window_gain: float = 5.0
+    grid: tuple[float, ...] = (0.03, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.98)  # answer-time quantiles
+    talk_hazard_ahead: float = 5.0  # the talk-end hazard is read this many seconds ahead
+    talk_outliers_share: float = 0.1
+    talk_outliers_slack: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,52 +138,136 @@ class PacingDecision:
 
     dials: int
     reason: str
-    projected_abandon: float = 0.0
+    risk: float = 0.0  # marginal abandon risk of the last call placed
     details: dict[str, float] = field(default_factory=dict)
 
 
 class _Lognormal:
-    __slots__ = ("mu", "sigma")
+    """A lognormal duration with its CDF and hazard tabulated as they are asked for.
 
-    def __init__(self, est: Estimate) -> None:
-        mean = max(est.mean, 1e-3)
-        sd = max(est.sd, 1e-3 * mean)
+    Built through :func:`_fitted`, which rounds the measured mean and standard deviation
+    to 1 % steps and caches one instance per rounded pair: the estimates move a little
+    with every call, far less than 1 % of the sampling noise matters, and the tables make
+    a decision for a hundred agents cost a fraction of a millisecond. The tables hold the
+    CDF on a 0.05 s grid below ``_CDF_SPAN`` s and the hazard on a 1 s grid below
+    ``_HAZARD_SPAN`` s; beyond them the values are computed directly.
+    """
+
+    __slots__ = ("_hazard", "k", "mean", "mu", "sigma", "table")
+
+    def __init__(self, mean: float, sd: float) -> None:
+        self.mean = mean
         self.sigma = math.sqrt(math.log1p((sd / mean) ** 2))
         self.mu = math.log(mean) - self.sigma**2 / 2
+        self.k = 1.0 / (self.sigma * _SQRT2)
+        self.table = [-1.0] * int(_CDF_SPAN * _CDF_STEPS)  # the CDF, filled as asked for
+        self._hazard = [-1.0] * _HAZARD_SPAN
 
-    def cdf(self, x: float) -> float:
+    def cdf_exact(self, x: float) -> float:
         if x <= 0:
             return 0.0
-        return 0.5 * math.erfc(-(math.log(x) - self.mu) / (self.sigma * _SQRT2))
+        return 0.5 * math.erfc((self.mu - math.log(x)) * self.k)
+
+    def cdf(self, x: float) -> float:
+        """F(x), from the table (nearest 0.05 s)."""
+        i = int(x * _CDF_STEPS + 0.5)
+        table = self.table
+        if i >= len(table):
+            return self.cdf_exact(x)
+        value = table[i]
+        if value < 0.0:
+            value = table[i] = self.cdf_exact(i / _CDF_STEPS)
+        return value
 
     def quantile(self, q: float) -> float:
         return math.exp(self.mu + self.sigma * _STD_NORMAL.inv_cdf(q))
 
-    def cond_done_by(self, elapsed: float, extra: float) -> float:
-        """P(X <= elapsed + extra | X > elapsed)."""
-        if extra <= 0:
+    def hazard_exact(self, x: float) -> float:
+        """Density over survival at ``x``: the rate at which it ends, per second."""
+        if x <= 0:
             return 0.0
-        f0 = self.cdf(elapsed)
-        surv = 1.0 - f0
-        if surv <= 1e-12:
-            return 1.0  # far past any plausible length: it is about to end
-        return (self.cdf(elapsed + extra) - f0) / surv
+        z = (math.log(x) - self.mu) / self.sigma
+        surv = 0.5 * math.erfc(z / _SQRT2)
+        if surv < 1e-300:
+            return z / (x * self.sigma)  # Mills-ratio limit far in the tail
+        return math.exp(-0.5 * z * z) * _INV_SQRT_2PI / (x * self.sigma) / surv
+
+    def hazard(self, x: float) -> float:
+        """The hazard at ``x``, from the table (nearest second)."""
+        i = int(x + 0.5)
+        table = self._hazard
+        if i >= len(table):
+            return self.hazard_exact(x)
+        value = table[i]
+        if value < 0.0:
+            value = table[i] = self.hazard_exact(float(i))
+        return value
+
+    def integral_cdf(self, h: float) -> float:
+        """The integral of the CDF from 0 to ``h``: h*F(h) - E[X; X <= h]."""
+        if h <= 0:
+            return 0.0
+        partial = self.mean * 0.5 * math.erfc((self.mu + self.sigma**2 - math.log(h)) * self.k)
+        return max(0.0, h * self.cdf_exact(h) - partial)
 
 
-def measured_rate(abandoned: int, answered: int, floor_answered: int) -> float:
-    """Abandons as a share of human-answered calls, the denominator floored against noise."""
-    return abandoned / max(answered, floor_answered, 1)
+_CDF_SPAN = 120.0  # seconds tabulated for the CDF
+_CDF_STEPS = 20  # per second
+_HAZARD_SPAN = 3600  # seconds tabulated for the hazard
+
+
+def _fitted(est: Estimate) -> _Lognormal:
+    """The lognormal with ``est``'s mean and standard deviation, each rounded to 1 %."""
+    mean = max(est.mean, 1e-3)
+    sd = max(est.sd, 1e-3 * mean)
+    return _fitted_rounded(round(100.0 * math.log(mean)), round(100.0 * math.log(sd)))
+
+
+@functools.lru_cache(maxsize=64)
+def _fitted_rounded(log_mean: int, log_sd: int) -> _Lognormal:
+    return _Lognormal(math.exp(log_mean / 100.0), math.exp(log_sd / 100.0))
+
+
+def measured_rate(abandoned: int, answered: int, prior_rate: float, prior_answered: int) -> float:
+    """Abandons over human answers, shrunk towards ``prior_rate`` by ``prior_answered`` pseudo-answers."""
+    return (abandoned + prior_rate * prior_answered) / (answered + prior_answered)
+
+
+def allowed_risk(stats: PacingStats, config: PacingConfig = PacingConfig()) -> float:
+    """``theta``: the marginal abandon risk a new call may carry, from the measured rates.
+
+    Integral control on the day's rate (shrunk towards the cap itself, so the morning
+    starts cautious), and a cut while the rolling window runs above the cap.
+    """
+    aim = stats.cap * config.aim
+    if aim <= 0:
+        return 0.0
+    rate = measured_rate(stats.day_abandoned, stats.day_answered, stats.cap, config.prior_answered)
+    theta = config.theta0 * math.exp(config.gain * (1.0 - rate / aim))
+    window = stats.window_abandoned / max(stats.window_answered, config.window_floor)
+    if window > stats.cap:
+        theta *= math.exp(-config.window_gain * (window / stats.cap - 1.0))
+    return min(config.theta_max, theta)
 
 
 def decide(stats: PacingStats, config: PacingConfig = PacingConfig()) -> PacingDecision:
     """How many calls to place now for ``stats`` (see the module docstring for the method)."""
-    if stats.agents_logged_in <= 0:
-        return PacingDecision(0, "no agents logged in")
+    free = talking = active = 0
+    for state, _ in stats.agents:
+        if state == FREE:
+            free += 1
+        elif state == TALK:
+            talking += 1
+        if state != PAUSED:
+            active += 1
+    if active == 0:
+        return PacingDecision(0, "no agents available")
     ringing = len(stats.ringing)
-    line_room = stats.agents_logged_in * stats.lines_per_agent - ringing
+    waiting = len(stats.waiting)
+    line_room = active * stats.lines_per_agent - ringing - waiting - talking
     if line_room <= 0:
         return PacingDecision(0, "line limit")
-    progressive = min(max(0, stats.agents_free - ringing), line_room)
+    progressive = min(max(0, free - ringing - waiting), line_room)
 
     warm = (
         stats.recent_dials >= config.min_dials
@@ -183,138 +276,182 @@ def decide(stats: PacingStats, config: PacingConfig = PacingConfig()) -> PacingD
     )
     if not warm:
         return PacingDecision(progressive, "cold start: progressive")
-    small = stats.agents_logged_in <= config.small_team
-    if small and stats.talk_time.samples < config.small_team_min_talks:
-        return PacingDecision(progressive, "small team, few samples: progressive")
-
-    rate = max(
-        measured_rate(stats.window_abandoned, stats.window_answered, config.rate_floor_answered),
-        measured_rate(stats.day_abandoned, stats.day_answered, config.rate_floor_answered),
-    )
-    headroom = 1.0 - rate / (stats.cap * config.aim)
-    if headroom <= 0:
-        return PacingDecision(progressive, "abandon rate at the cap: progressive")
-    exact = stats.agents_logged_in <= config.exact_team
-    margin = config.small_team_margin if small else config.margin if exact else config.normal_margin
-    target = stats.cap * margin * headroom
+    # Early in the day the measured talk time is biased short (only short talks have
+    # ended); until it is not, agents still talking are not counted on to free up.
+    talk_known = not _contradicted(_fitted(stats.talk_time), [s for state, s in stats.agents if state == TALK], config)
+    if stats.cap * stats.day_answered - stats.day_abandoned < config.guard_abandons:
+        return PacingDecision(progressive, "no room under the cap today: progressive")
+    theta = allowed_risk(stats, config)
 
     p = stats.recent_humans / stats.recent_dials
-    answer = _Lognormal(stats.answer_time)
-    checkpoints = [answer.quantile(q) for q in config.checkpoint_quantiles]
-    eventual = _human_probabilities(stats, answer, p)
-    grace = stats.abandon_after
-    views = []
-    for tau in checkpoints:
-        supply = _freeing_probabilities(stats, tau + grace)
-        demand = [q * answer.cond_done_by(r, tau) for q, r in zip(eventual, stats.ringing)]
-        views.append((supply, demand, p * answer.cdf(tau)))
-    search = _search_exact if exact else _search_normal
-    n, projected = search(stats.agents_free, views, sum(eventual), p, line_room, target)
+    forecast = _Forecast(stats, p, free, waiting, talk_known, config)
+    n, risk = forecast.most_calls(line_room, theta)
     if n <= progressive:
-        return PacingDecision(progressive, "progressive floor", projected, {"target": target, "rate": rate})
-    return PacingDecision(n, "predictive", projected, {"target": target, "rate": rate, "answer_rate": p})
+        return PacingDecision(progressive, "progressive floor", risk, {"theta": theta})
+    reason = "predictive" if talk_known else "predictive on wrap-ups (talk times still being learned)"
+    return PacingDecision(n, reason, risk, {"theta": theta, "answer_rate": p})
 
 
-def _freeing_probabilities(stats: PacingStats, horizon: float) -> list[float]:
-    talk = _Lognormal(stats.talk_time)
-    wrap = _Lognormal(stats.wrap_time)
-    wrap_points = [wrap.quantile(q) for q in _WRAP_QUANTILES]
-    probs = []
-    for agent in stats.busy_agents:
-        if agent.phase == "wrap":
-            probs.append(wrap.cond_done_by(agent.elapsed, horizon))
-        else:
-            probs.append(
-                sum(talk.cond_done_by(agent.elapsed, horizon - w) for w in wrap_points) / len(wrap_points)
-            )
-    return probs
+def _contradicted(talk: _Lognormal, elapsed: list[float], config: PacingConfig) -> bool:
+    """Whether the talks in progress run longer than the measured talk times allow.
+
+    Early in the day only the short talks have ended, so the measured talk time is too
+    short; the long ones are still in progress. In a steady state about 5 % of the talks in
+    progress are past the 95th percentile of talk time; many more means the estimate is
+    biased short and would have the dialer count on agents who are not about to free up.
+    """
+    limit = talk.quantile(0.95)
+    old = sum(1 for e in elapsed if e > limit)
+    return old > config.talk_outliers_share * len(elapsed) + config.talk_outliers_slack
 
 
-def _human_probabilities(stats: PacingStats, answer: _Lognormal, p: float) -> list[float]:
-    failures = sorted(stats.non_human_durations)
-    probs = []
-    for r in stats.ringing:
-        human_left = p * (1.0 - answer.cdf(r))
-        if failures:
-            unresolved = (len(failures) - bisect.bisect_right(failures, r)) / len(failures)
-        else:
-            unresolved = 1.0
-        other_left = (1.0 - p) * unresolved
-        total = human_left + other_left
-        probs.append(human_left / total if total > 1e-12 else 0.0)
-    return probs
+class _Forecast:
+    """The next seconds of the campaign as a random walk, and the abandons it implies.
 
+    Time is cut at answer-time quantiles ``t_1 < ... < t_K``. In each slice, ``X`` (humans
+    answered by ``t`` less agents free by ``t + grace``, counting the agents free now)
+    moves by the humans answering in it less the agents freeing in it, a sum of
+    independent Bernoullis taken as normal. Abandons are what ``X`` rises above zero at its
+    highest: E[max(0, max_k X_k - 1/2)], with the maximum of the correlated normals carried
+    slice by slice (Clark, 1961). A new call adds to each slice the chance its human
+    answers in it.
+    """
 
-def _bernoulli_sum(probs: list[float]) -> list[float]:
-    dist = [1.0]
-    for q in probs:
-        dist = _add_bernoulli(dist, q)
-    return dist
+    __slots__ = ("means", "p", "slices", "vars")
 
+    def __init__(
+        self, stats: PacingStats, p: float, free: int, waiting: int, talk_known: bool, config: PacingConfig
+    ) -> None:
+        answer = _fitted(stats.answer_time)
+        talk = _fitted(stats.talk_time)
+        wrap = _fitted(stats.wrap_time)
+        grace = stats.abandon_after
+        times = [answer.quantile(q) for q in config.grid]
+        horizons = [t + grace for t in times]
+        k = len(times)
+        self.p = p
+        # A new call: the chance its human answers in each slice.
+        answered = [answer.cdf(t) for t in times]
+        self.slices = [p * (b - a) for a, b in zip([0.0] + answered[:-1], answered)]
 
-def _add_bernoulli(dist: list[float], q: float) -> list[float]:
-    out = [0.0] * (len(dist) + 1)
-    for k, mass in enumerate(dist):
-        out[k] += mass * (1.0 - q)
-        out[k + 1] += mass * q
-    return out
+        means = [0.0] * k
+        varis = [0.0] * k
+        means[0] = waiting - free
 
+        # Agents in wrap-up: the conditional wrap-up left; talking agents: the talk-end
+        # hazard times the integral of the wrap-up CDF, summed in closed form.
+        wrap_cdf = wrap.cdf
+        r1 = r2 = 0.0
+        ahead = config.talk_hazard_ahead
+        talk_hazard = talk.hazard
+        for state, seconds in stats.agents:
+            if state == TALK:
+                if talk_known:
+                    rate = talk_hazard(seconds + ahead)
+                    r1 += rate
+                    r2 += rate * rate
+            elif state == WRAP:
+                f0 = wrap_cdf(seconds)
+                surv = 1.0 - f0
+                before = 0.0
+                for j, h in enumerate(horizons):
+                    c = 1.0 if surv <= 1e-9 else (wrap_cdf(seconds + h) - f0) / surv
+                    x = c - before
+                    if x > 0.0:
+                        means[j] -= x
+                        varis[j] += x * (1.0 - x)
+                        before = c
+        before = 0.0
+        for j, h in enumerate(horizons):
+            fill = wrap.integral_cdf(h)
+            g = fill - before
+            before = fill
+            means[j] -= g * r1
+            varis[j] += g * r1 - g * g * r2
 
-# A view is one checkpoint tau: (P(agent j frees by tau + grace), P(ringing call i brings
-# a human by tau), P(a new dial brings a human by tau)). The projected abandon share of n
-# new dials is the worst checkpoint's E[(humans - agents)+] over the humans expected in all.
-_View = tuple[list[float], list[float], float]
+        # Ringing calls: the chance each is a human, then that it answers in each slice.
+        # Calls placed together ring equally long: computed once per half second of ringing.
+        failures = stats.non_human_durations
+        nf = len(failures)
+        answer_cdf = answer.cdf
+        table = answer.table
+        span = len(table)
+        steps = [t * _CDF_STEPS + 0.5 for t in times]
+        buckets: dict[int, int] = {}
+        for r in stats.ringing:
+            key = int(r * 2.0)
+            buckets[key] = buckets.get(key, 0) + 1
+        for key, count in buckets.items():
+            r = (key + 0.5) / 2.0
+            fa = answer_cdf(r)
+            human_left = p * (1.0 - fa)
+            unresolved = (nf - bisect.bisect_right(failures, r)) / nf if nf else 1.0
+            total = human_left + (1.0 - p) * unresolved
+            if total <= 0.0 or human_left <= 1e-3 * total:
+                continue  # rung so long it is almost surely not a human
+            scale = p / total  # P(human | ringing at r) / S_A(r)
+            before = 0.0
+            offset = r * _CDF_STEPS
+            for j, step in enumerate(steps):
+                i = int(offset + step)  # answer_cdf(r + times[j]), the table read inline
+                f = table[i] if i < span else -1.0
+                if f < 0.0:
+                    f = answer_cdf(r + times[j])
+                c = scale * (f - fa)
+                x = c - before
+                if x > 0.0:
+                    means[j] += count * x
+                    varis[j] += count * x * (1.0 - x)
+                    before = c
+        self.means = means
+        self.vars = varis
 
+    def abandons(self, n: int) -> float:
+        """Expected abandons among the humans answering within the horizon, with ``n`` new calls."""
+        mx = vx = 0.0
+        mm = vm = cov = 0.0
+        first = True
+        for mean, var, x in zip(self.means, self.vars, self.slices):
+            mx += mean + n * x
+            vx += var + n * x * (1.0 - x)
+            if first:
+                mm, vm, cov = mx, vx, vx
+                first = False
+                continue
+            # M' = max(M, X): Clark's moments; cov(M, X) is cov(M, X before this slice).
+            a2 = vm + vx - 2.0 * cov
+            if a2 <= 1e-12:
+                if mx >= mm:
+                    mm, vm, cov = mx, vx, vx
+                continue
+            a = math.sqrt(a2)
+            alpha = (mm - mx) / a
+            p1 = 0.5 * math.erfc(-alpha / _SQRT2)
+            p2 = 1.0 - p1
+            dens = math.exp(-0.5 * alpha * alpha) * _INV_SQRT_2PI
+            new_mean = mm * p1 + mx * p2 + a * dens
+            second = (mm * mm + vm) * p1 + (mx * mx + vx) * p2 + (mm + mx) * a * dens
+            cov = cov * p1 + vx * p2
+            mm, vm = new_mean, max(second - new_mean * new_mean, 1e-12)
+        m = mm - 0.5  # X counts whole humans: an abandon needs X >= 1, so the normal is read above 1/2
+        sd = math.sqrt(vm)
+        if sd < 1e-9:
+            return max(m, 0.0)
+        z = m / sd
+        return m * 0.5 * math.erfc(-z / _SQRT2) + sd * math.exp(-0.5 * z * z) * _INV_SQRT_2PI
 
-def _search_exact(
-    free: int, views: list[_View], ringing_humans: float, p: float, line_room: int, target: float
-) -> tuple[int, float]:
-    prepared = []
-    for supply_probs, demand_probs, q_new in views:
-        supply = _bernoulli_sum(supply_probs)
-        # g[d] = E[(d - free - S)+]: what d humans by tau leave without an agent.
-        excess_of = [
-            sum(m * (d - free - s) for s, m in enumerate(supply) if d - free - s > 0)
-            for d in range(line_room + len(demand_probs) + 1)
-        ]
-        prepared.append([_bernoulli_sum(demand_probs), q_new, excess_of])
-    best_n, best_proj = 0, 0.0
-    for n in range(line_room + 1):
-        worst = 0.0
-        for item in prepared:
-            if n:
-                item[0] = _add_bernoulli(item[0], item[1])
-            excess_of = item[2]
-            worst = max(worst, sum(m * excess_of[d] for d, m in enumerate(item[0]) if m))
-        expected = ringing_humans + n * p
-        projected = worst / expected if expected > 0 else 0.0
-        if projected > target:
-            break
-        best_n, best_proj = n, projected
-    return best_n, best_proj
+    def risk(self, n: int, before: float) -> tuple[float, float]:
+        """The n-th new call's marginal abandon risk per human, and E[abandons] with n calls."""
+        after = self.abandons(n)
+        return (after - before) / self.p, after
 
-
-def _search_normal(
-    free: int, views: list[_View], ringing_humans: float, p: float, line_room: int, target: float
-) -> tuple[int, float]:
-    moments = []
-    for supply_probs, demand_probs, q_new in views:
-        mean = sum(demand_probs) - free - sum(supply_probs)
-        var = sum(q * (1 - q) for q in demand_probs) + sum(q * (1 - q) for q in supply_probs)
-        moments.append((mean, var, q_new))
-    best_n, best_proj = 0, 0.0
-    for n in range(line_room + 1):
-        worst = 0.0
-        for mean, var, q_new in moments:
-            m = mean + n * q_new - 0.5  # continuity: D - S is an integer, an abandon needs >= 1
-            v = var + n * q_new * (1 - q_new)
-            sd = math.sqrt(v) if v > 1e-12 else 1e-6
-            z = m / sd
-            excess = sd * math.exp(-z * z / 2) / math.sqrt(2 * math.pi) + m * 0.5 * math.erfc(-z / _SQRT2)
-            worst = max(worst, excess)
-        expected = ringing_humans + n * p
-        projected = worst / expected if expected > 0 else 0.0
-        if projected > target:
-            break
-        best_n, best_proj = n, projected
-    return best_n, best_proj
+    def most_calls(self, line_room: int, theta: float) -> tuple[int, float]:
+        """The most new calls (up to ``line_room``) whose last one's risk is at most ``theta``."""
+        base = self.abandons(0)
+        best, best_risk, level = 0, 0.0, base
+        while best < line_room:
+            risk, level_next = self.risk(best + 1, level)
+            if risk > theta:
+                break
+            best, best_risk, level = best + 1, risk, level_next
+        return best, best_risk

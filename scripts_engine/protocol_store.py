@@ -131,13 +131,9 @@ class ProtocolStore:
     # -- sessions --
 
     async def start(self, actor: Actor, *, client_id: int, script_id: int | None = None, code: str | None = None,
-                    call_id: int | None = None) -> Session:
-        """Open a session on a client the actor sees, on a version (or the latest of a code)."""
-        if (script_id is None) == (code is None):
-            raise InvalidInput("give either script_id or code")
-        if script_id is None:
-            assert code is not None
-            script_id = (await service.latest_version(self.db, code)).id
+                    call_id: int | None = None, campaign_id: int | None = None) -> Session:
+        """Open a session on a client the actor sees, on a version (or the latest of a code); in a
+        campaign (given, or the call's), on the version the campaign pinned at launch."""
         started: list[runner.RunnerState] = []
 
         def plan(row: CallScript, facts: dict[str, Any]) -> tuple[dict[str, Any], list[Mapping[str, Any]]]:
@@ -148,8 +144,8 @@ class ProtocolStore:
             started.append(state)
             return facts, [e.to_dict() for e in runner.protocol(state)]
 
-        record = await service.start_protocol(self.db, actor, script_id=script_id, client_id=client_id,
-                                              call_id=call_id, plan=plan)
+        record = await service.start_protocol(self.db, actor, script_id=script_id, code=code, client_id=client_id,
+                                              call_id=call_id, campaign_id=campaign_id, plan=plan)
         return Session(record, started[0])
 
     async def get(self, actor: Actor, session_id: int) -> Session:
@@ -191,9 +187,10 @@ class ProtocolStore:
 
     # -- results --
 
-    async def results(self, actor: Actor, script_id: int, start: datetime, end: datetime) -> dict[str, Any]:
-        """Per question, how the finished protocols in [start, end) answered."""
-        rows = await service.answer_rows(self.db, actor, script_id, start, end)
+    async def results(self, actor: Actor, script_id: int, start: datetime | None, end: datetime | None, *,
+                      campaign_id: int | None = None) -> dict[str, Any]:
+        """Per question, how the finished protocols started in [start, end) and/or of a campaign answered."""
+        rows = await service.answer_rows(self.db, actor, script_id, start, end, campaign_id=campaign_id)
         return answer_distribution(rows)
 
 

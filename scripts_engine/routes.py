@@ -9,10 +9,11 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import Field, create_model
 
-from crm_core.api import ApiRequest, ApiRoutes, ResponseModel
-from crm_core.routes.fields import CrmBody, CrmQuery, DbId, PeriodEnd, PeriodStart
+from crm_core.api import ApiRequest, ApiRoutes, Page, ResponseModel
+from crm_core.routes.fields import CrmBody, CrmPageQuery, CrmQuery, DbId, PeriodEnd, PeriodStart
+from crm_core.services import script_protocols
 from scripts_engine.loader import MAX_SCRIPT_BYTES
-from scripts_engine.protocol_store import ProtocolStore, Session, results_csv
+from scripts_engine.protocol_store import ProtocolStore, Session, results_csv, script_summary
 
 routes = ApiRoutes("scripts")
 
@@ -39,6 +40,8 @@ class SessionIn(CrmBody):
     code: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]{0,63}$")
     client_id: DbId
     call_id: DbId | None = Field(None, description="the call (crm_core calls.id) the script is run on")
+    campaign_id: DbId | None = Field(None, description="a campaign call: the script is the version the campaign "
+                                                       "pinned at launch (script_id and code may be left out)")
 
 
 class AnswerIn(CrmBody):
@@ -156,8 +159,10 @@ ResultsQuery = create_model(
     "ScriptResultsQuery",
     __base__=CrmQuery,
     **{
-        "from": (PeriodStart, ...),
-        "to": (PeriodEnd, ...),
+        "from": (PeriodStart | None, Field(None, description="needed unless campaign_id is given")),
+        "to": (PeriodEnd | None, Field(None, description="needed unless campaign_id is given")),
+        "campaign_id": (DbId | None, Field(None, description="only this campaign's protocols (the whole campaign "
+                                                             "when no period is given)")),
         "format": (Literal["json", "csv"], Field("json", description="json, or csv (one row per answer)")),
     },
 )
@@ -189,7 +194,7 @@ async def start_session(req: ApiRequest) -> object:
     """Start a script on a client (optionally on a call): the first step, rendered."""
     b: SessionIn = req.body
     session = await _store(req).start(req.user, client_id=b.client_id, script_id=b.script_id, code=b.code,
-                                      call_id=b.call_id)
+                                      call_id=b.call_id, campaign_id=b.campaign_id)
     return _session(session)
 
 
@@ -227,7 +232,7 @@ async def return_from_objection(req: ApiRequest) -> object:
 
 @routes.post("/api/script-sessions/{session_id}/finish", response=SessionOut)
 async def finish(req: ApiRequest) -> object:
-    """End on a final step that asks nothing; its outcomes are applied (status, callback, meeting)."""
+    """End on a final step that asks nothing; its outcomes are applied (status, callback, meeting, proposal, DNC, lead)."""
     return _session(await _store(req).finish(req.user, req.path_int("session_id")))
 
 
@@ -239,12 +244,58 @@ async def protocol(req: ApiRequest) -> object:
 
 @routes.get("/api/scripts/{script_id}/results", query=ResultsQuery, response=ResultsOut, raw_response=True)
 async def results(req: ApiRequest) -> web.StreamResponse:
-    """Per question, the answers of finished protocols started in a period, as JSON or CSV."""
+    """Per question, the answers of finished protocols started in a period and/or of a campaign, as JSON or CSV."""
     q = req.query
-    found = await _store(req).results(req.user, req.path_int("script_id"), getattr(q, "from"), q.to)
+    found = await _store(req).results(req.user, req.path_int("script_id"), getattr(q, "from"), q.to,
+                                      campaign_id=q.campaign_id)
     if q.format == "csv":
         name = f"{found['script']['code']}-v{found['script']['version']}-results.csv"
         return web.Response(text=results_csv(found), content_type="text/csv", charset="utf-8",
                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
     body = ResultsOut.model_validate(found).model_dump(mode="json")
     return web.json_response(body, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+# --- the list of sessions (the supervisor's protocol viewer) ----------------------------------
+
+
+class SessionListQuery(CrmPageQuery):
+    client_id: DbId | None = Field(None, description="only this client's sessions")
+    campaign_id: DbId | None = Field(None, description="only this campaign's sessions")
+    call_id: DbId | None = Field(None, description="only the sessions run on this call")
+
+
+class CallBriefOut(ResponseModel):
+    id: int
+    direction: str
+    number: str | None
+    outcome: str | None
+    talk_seconds: int | None
+    started_at: datetime
+
+
+class SessionSummaryOut(ResponseModel):
+    id: int
+    client_id: int
+    client_name: str
+    call_id: int | None
+    user_id: int
+    user_name: str
+    campaign_id: int | None
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    script: ScriptRef
+    answers: int = Field(description="answers in force (superseded ones not counted)")
+    call: CallBriefOut | None
+
+
+@routes.get("/api/script-sessions", query=SessionListQuery, response=Page[SessionSummaryOut])
+async def list_sessions(req: ApiRequest) -> object:
+    """Sessions you may see (your own; a supervisor: the team's), newest first; by client, campaign or call."""
+    q: SessionListQuery = req.query
+    items, total = await script_protocols.list_protocols(req.db, req.user, client_id=q.client_id, campaign_id=q.campaign_id,
+                                        call_id=q.call_id, limit=q.limit, offset=q.offset)
+    return {"items": [{**{k: getattr(i, k) for k in SessionSummaryOut.model_fields if k != "script"},
+                       "script": script_summary(i.script)} for i in items],
+            "total": total, "limit": q.limit, "offset": q.offset}

@@ -137,7 +137,8 @@ class ResolvedOutcome:
 
     params by kind: callback {local_time, timezone, timezone_basis, in_days, time, comment};
     meeting {local_time, timezone, timezone_basis, duration_minutes, reminder_minutes,
-    subject, comment}; proposal_draft {subject, comment, products}; set_status {status};
+    subject, comment}; proposal_draft {subject, comment, products (choice values), product_names
+    (their labels)}; set_status {status};
     add_dnc {phone, reason}; lead_done / lead_failed {disposition, comment}; end {}.
     local_time is "YYYY-MM-DDTHH:MM" in `timezone` (None when the zone is unknown).
     """
@@ -468,7 +469,10 @@ def _resolve(state: RunnerState, o: Outcome) -> ResolvedOutcome:
     elif o.kind == "proposal_draft":
         picked = given.get(o.products_from) if o.products_from else None
         products = [picked] if isinstance(picked, str) else list(picked or [])
-        params = {"subject": text(o.subject) or state.script.name, "comment": text(o.comment), "products": products}
+        shown = _answer_display(state.script, o.products_from, picked) if o.products_from else None
+        names = [shown] if isinstance(shown, str) else list(shown or [])
+        params = {"subject": text(o.subject) or state.script.name, "comment": text(o.comment), "products": products,
+                  "product_names": names}
     elif o.kind == "set_status":
         params = {"status": o.status}
     elif o.kind == "add_dnc":

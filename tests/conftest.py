@@ -24,7 +24,7 @@ PG_ADMIN_DSN = os.environ.get("ZVONAR_TEST_PG_DSN", "postgresql://postgres@127.0
 REDIS_URL = os.environ.get("ZVONAR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 # Seeded by the migrations themselves; every other table is emptied between tests.
-REFERENCE_TABLES = {"interaction_types", "interaction_statuses", "marketing_channels", "alembic_version"}
+REFERENCE_TABLES = {"interaction_types", "interaction_statuses", "marketing_channels", "alembic_version", "proposal_statuses", "proposal_transitions"}
 
 
 def _pg_url(dbname: str) -> str:

@@ -19,6 +19,7 @@ from zvonar.bus import EventBus, InProcessBus
 from zvonar.errors import error_middleware
 from zvonar.http_dispatch import make_handler
 from zvonar.openapi import build_openapi
+from zvonar.reminders import install_reminders
 from zvonar.settings import Settings
 from zvonar.ws import websocket_handler
 
@@ -31,11 +32,14 @@ OPENAPI_KEY = web.AppKey("zvonar_openapi", dict)
 def route_tables() -> list[ApiRoutes]:
     """Every room's routes, in the order they appear in the OpenAPI document."""
     from ami_bridge import routes as telephony
-    from crm_core.routes import appeals, auth, calls, clients, contacts, imports, interactions
+    from crm_core.routes import appeals, auth, calls, campaigns, clients, contacts, dnc, imports, interactions
+    from crm_core.routes import proposals, reminders
+    from dialer import routes as dialer_routes
     from scripts_engine import routes as scripts
 
     return [auth.routes, clients.routes, contacts.routes, interactions.routes, appeals.routes, calls.routes, telephony.routes,
-            imports.routes, scripts.routes]
+            imports.routes, scripts.routes, proposals.routes, reminders.routes, campaigns.routes, dnc.routes,
+            dialer_routes.routes]
 
 
 def make_bus(settings: Settings) -> EventBus:
@@ -78,6 +82,7 @@ def init_app(
             await database.dispose()
 
     app.cleanup_ctx.append(store_and_bus)
+    install_reminders(app, database, event_bus)
     if telephony:
         from zvonar.telephony import telephony_context
 

@@ -1,7 +1,10 @@
 """``zvonar demo``: the embedded default with data to play with.
 
 Creates the SQLite store, demo users (passwords printed), a few hundred RU/UA/BY
-clients loaded through the real importer, then serves the API with the PBX simulator.
+clients loaded through the real importer and a running predictive campaign over them,
+then serves the API with the PBX simulator: the dialer places real Originates, the
+simulator's phones 101-103 (the demo operators) answer the campaign queue's calls, its
+clients answer, are busy or do not pick up, and ``campaign.stats`` moves once a second.
 """
 
 from __future__ import annotations
@@ -12,15 +15,20 @@ import io
 import logging
 from dataclasses import dataclass
 
+from pathlib import Path
+
 from sqlalchemy import func, select
 
+import scripts_engine
 from crm_core.db import Database
 from crm_core.importer import import_clients
 from crm_core.migrate import ensure_schema
-from crm_core.models import Client, Role, User
+from crm_core.models import CallScript, Campaign, Client, Role, User
 from crm_core.rights import Actor
+from crm_core.services import campaigns as campaigns_service
 from crm_core.services import users as users_service
-from zvonar.demo_data import CSV_HEADER, csv_row, generate_clients
+from scripts_engine.protocol_store import ProtocolStore
+from zvonar.demo_data import CSV_HEADER, DEMO_CAMPAIGN, DEMO_SCRIPT_CODE, csv_row, generate_clients
 from zvonar.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -81,9 +89,41 @@ async def load_demo(settings: Settings, clients: int) -> dict[str, object]:
                 default_region=settings.default_region, on_duplicate="merge",
             )
             summary["import"] = result.to_json()
+        campaign = await ensure_demo_campaign(db)
+        if campaign is not None:
+            summary["campaign"] = campaign
         return summary
     finally:
         await db.dispose()
+
+
+async def ensure_demo_campaign(db: Database) -> dict[str, object] | None:
+    """The demo campaign, created and launched once: predictive, over every client, the demo operators on it.
+
+    Its calling hours are the whole day, every day (see DEMO_CAMPAIGN): a demo must call
+    whatever the hour it is started at, while a real campaign keeps to its clients' hours.
+    Returns what was created, None if it exists already (or there are no clients to call).
+    """
+    async with db.reading() as s:
+        if await s.scalar(select(Campaign.id).where(Campaign.name == DEMO_CAMPAIGN).limit(1)) is not None:
+            return None
+        if not await s.scalar(select(func.count(Client.id))):
+            return None
+        people = {u.login: u for u in (await s.execute(select(User))).scalars()}
+        has_script = await s.scalar(select(CallScript.id).where(CallScript.code == DEMO_SCRIPT_CODE).limit(1))
+    supervisor = Actor.of(people["supervisor"])
+    if has_script is None:
+        source = (Path(scripts_engine.__file__).parent / "examples" / "cold_call_b2b.yaml").read_text(encoding="utf-8")
+        await ProtocolStore(db).publish(Actor.of(people["admin"]), DEMO_SCRIPT_CODE, source)
+    campaign = await campaigns_service.create_campaign(db, supervisor, {
+        "name": DEMO_CAMPAIGN, "mode": "predictive", "queue": "campaign", "script_code": DEMO_SCRIPT_CODE,
+        "hours": {"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"},
+    })
+    operators = [people[u.login].id for u in DEMO_USERS if u.role is Role.operator]
+    await campaigns_service.set_agents(db, supervisor, campaign.id, operators)
+    report = await campaigns_service.add_list_from_filter(db, supervisor, campaign.id, "Вся база отдела продаж", None)
+    await campaigns_service.launch(db, supervisor, campaign.id)
+    return {"campaign_id": campaign.id, "leads": report.leads_added, "operators": len(operators)}
 
 
 def banner(settings: Settings, host: str, port: int) -> str:
@@ -93,9 +133,15 @@ def banner(settings: Settings, host: str, port: int) -> str:
     return f"""
 Zvonar demo is running at {url}  (store: {settings.effective_database_url})
 Telephony: {"the built-in PBX simulator (phones 101-105 answer by themselves)" if settings.uses_pbx_simulator else "Asterisk at " + settings.ami.host}
+Campaign:  «{DEMO_CAMPAIGN}» is running: predictive, over every demo client, operators ivanova, kovalenko, zhuk
+           (phones 101-103) take its calls; its live figures are `campaign.stats` on /api/ws, once a second.
 
   Users:
 {users}
+
+  The operators' desk and the supervisor's screens (the terminal app), from another terminal here:
+    .venv/bin/zvonar tui --server {url} --user ivanova       # operator: password zvonar-op-101; campaign calls pop here
+    .venv/bin/zvonar tui --server {url} --user supervisor    # supervisor: password zvonar-super; F11 for campaigns and the wallboard
 
   Try:
     TOKEN=$(curl -s -X POST {url}/api/auth/login -H 'Content-Type: application/json' \\
@@ -106,6 +152,9 @@ Telephony: {"the built-in PBX simulator (phones 101-105 answer by themselves)" i
     curl -s -X POST {url}/api/calls -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{{"client_id": 1}}'
     curl -s {url}/api/clients/1/calls -H "Authorization: Bearer $TOKEN"   # the outcome lands when the call ends
     curl -s {url}/api/openapi.json | head -c 300
+    SUP=$(curl -s -X POST {url}/api/auth/login -H 'Content-Type: application/json' \\
+        -d '{{"login": "supervisor", "password": "zvonar-super"}}' | python3 -c 'import sys, json; print(json.load(sys.stdin)["token"])')
+    curl -s {url}/api/campaigns/1/stats -H "Authorization: Bearer $SUP"   # dials, answered, abandon rate, agents...
 
   Stop: Ctrl-C (the data stays in var/; `make clean` removes it).
 """
@@ -118,6 +167,10 @@ def run_demo(settings: Settings, host: str | None, port: int | None, clients: in
         imported = summary["import"]
         assert isinstance(imported, dict)
         print(f"demo data: {imported['inserted']} clients imported, {len(imported['rejected'])} rows rejected")
+    if "campaign" in summary:
+        campaign = summary["campaign"]
+        assert isinstance(campaign, dict)
+        print(f"demo campaign {campaign['campaign_id']}: {campaign['leads']} leads, {campaign['operators']} operators, running")
     if not serve:
         return 0
     from zvonar.runtime import serve as serve_api

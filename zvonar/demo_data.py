@@ -155,6 +155,11 @@ def generate_clients(count: int, seed: int = 1) -> Iterator[DemoClient]:
         )
 
 
+# The demo campaign calls at any hour so that the demo works whenever it is started (its
+# name says so); a real campaign keeps to its clients' local calling hours.
+DEMO_CAMPAIGN = "Демо: обзвон базы (круглосуточно, 00:00–24:00 — чтобы демо работало в любой час)"
+DEMO_SCRIPT_CODE = "cold_call"
+
 CSV_HEADER = ["Наименование", "Вид", "ИНН", "Регион", "Отрасль", "Статус", "Контактное лицо", "Мобильный", "Рабочий", "E-mail", "Источник"]
 
 

@@ -44,6 +44,20 @@ class PbxSimSettings(BaseModel):
     seed: int = 1
 
 
+class DialerSettings(BaseModel):
+    """The live campaign runner, started with the AMI bridge (dialer/campaign_runner.py)."""
+
+    enabled: bool = True
+    tick_seconds: float = Field(1.0, gt=0, le=10)
+    lease_seconds: float = Field(60.0, ge=5)
+    preview_lease_seconds: float = Field(300.0, ge=30)
+    # An attempt still dialing this long belongs to a dead dialer of another host.
+    recover_after_seconds: float = Field(3 * 3600.0, ge=0)
+    # Put a campaign's operators into its queue while it runs.
+    login_agents: bool = True
+    day_timezone: str = "Europe/Moscow"
+
+
 class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8080
@@ -70,6 +84,7 @@ class Settings(BaseSettings):
     ami: AmiSettings = Field(default_factory=AmiSettings)
     pbx_sim: PbxSimSettings = Field(default_factory=PbxSimSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    dialer: DialerSettings = Field(default_factory=DialerSettings)
 
     @field_validator("default_region")
     @classmethod

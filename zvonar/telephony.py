@@ -1,4 +1,4 @@
-"""Starts the AMI bridge with the app: to a real Asterisk, or to the built-in simulator."""
+"""Starts the AMI bridge with the app (to a real Asterisk, or to the built-in simulator), and the dialer with it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from ami_bridge.errors import AmiAuthenticationError, AmiError
 from ami_bridge.pbx_sim import AmiUser, PbxSimulator, SimConfig
 from ami_bridge.routes import BRIDGE_KEY
 from crm_core.api import CONTEXT_KEY
+from dialer.campaign_runner import Dialer
+from dialer.routes import DIALER_KEY
+from dialer.runner_config import DialerConfig
 from zvonar.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,18 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         click_to_call_context=ami.click_to_call_context,
         originate_timeout_ms=ami.originate_timeout_ms,
         company_caller_id=ami.company_caller_id,
+    )
+
+
+def dialer_config(settings: Settings) -> DialerConfig:
+    ami, d = settings.ami, settings.dialer
+    return DialerConfig(
+        tick_seconds=d.tick_seconds, stats_seconds=1.0, lease_seconds=d.lease_seconds,
+        preview_lease_seconds=d.preview_lease_seconds, recover_after_seconds=d.recover_after_seconds,
+        trunk_dial_template=ami.trunk_dial_template, campaign_context=ami.campaign_context,
+        agent_channel_template=ami.agent_channel_template, click_to_call_context=ami.click_to_call_context,
+        preview_timeout_ms=ami.originate_timeout_ms, company_caller_id=ami.company_caller_id,
+        login_agents=d.login_agents, day_timezone=d.day_timezone,
     )
 
 
@@ -88,12 +103,18 @@ def telephony_context(settings: Settings, sim_override: SimConfig | None = None)
         )
         bridge = AmiBridge(conn, ctx.db, ctx.bus, bridge_config(settings))
         app[BRIDGE_KEY] = bridge
+        dialer = Dialer(ctx.db, ctx.bus, bridge, dialer_config(settings)) if settings.dialer.enabled else None
+        if dialer is not None:
+            app[DIALER_KEY] = dialer
+            await dialer.start()
         starter = asyncio.create_task(_connect_until_up(bridge, ami.reconnect_backoff_max))
         try:
             yield
         finally:
             starter.cancel()
             await asyncio.gather(starter, return_exceptions=True)
+            if dialer is not None:
+                await dialer.stop()
             await bridge.stop()
             if sim is not None:
                 await sim.stop()

@@ -20,6 +20,7 @@ from crm_core.models.campaigns import (
 )
 from crm_core.models.clients import Client, ClientKind, ClientReassignment, Contact, Phone, PhoneKind
 from crm_core.models.interactions import Interaction, InteractionStatus, InteractionType
+from crm_core.models.proposals import Proposal, ProposalHistory, ProposalItem, ProposalStatus, ProposalTransition
 from crm_core.models.scripts import PROTOCOL_STATUSES, CallScript, ScriptProtocol, ScriptProtocolEntry
 from crm_core.models.users import ApiSession, Role, Team, User
 
@@ -55,6 +56,11 @@ __all__ = [
     "MarketingChannel",
     "Phone",
     "PhoneKind",
+    "Proposal",
+    "ProposalHistory",
+    "ProposalItem",
+    "ProposalStatus",
+    "ProposalTransition",
     "Role",
     "ScriptProtocol",
     "ScriptProtocolEntry",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_core.models.base import Base, UtcDateTime, utcnow
@@ -48,6 +48,9 @@ class Campaign(Base):
     retry_rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # {"abandon_cap": 0.03, "lines_per_agent": 3, "ring_timeout": 25, "max_lines": null}
     pacing: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Takes hot appeals: a new appeal asking for a call back becomes a top-priority lead here
+    # while the campaign runs (dialer/hot_leads.py chooses among several).
+    hot_appeals: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -86,9 +89,9 @@ class Lead(Base):
     __tablename__ = "leads"
     __table_args__ = (
         UniqueConstraint("campaign_id", "phone_e164", name="uq_leads_campaign_phone"),
-        # The dialer's hot path: due leads of a campaign, best first.
-        Index("ix_leads_due", "campaign_id", "state", "priority", "next_try_at"),
         Index("ix_leads_lease", "state", "lease_expires_at"),
+        # A number put on a DNC list finds its waiting leads in every campaign.
+        Index("ix_leads_phone_e164", "phone_e164"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -117,6 +120,11 @@ class Lead(Base):
     abandon_hold_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+# The dialer's hot path: a campaign's ready leads in exactly the order lease_leads takes them
+# (priority desc, due_by, next_try_at, id), so PostgreSQL reads the first few and stops.
+Index("ix_leads_due", Lead.campaign_id, Lead.state, Lead.priority.desc(), Lead.due_by, Lead.next_try_at, Lead.id)
 
 
 class Attempt(Base):

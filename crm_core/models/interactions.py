@@ -49,6 +49,9 @@ class Interaction(Base):
     planned_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The planned_at a reminder.due went out for (crm_core/services/reminders.py): each
+    # reminder is sent once, and a rescheduled event is reminded again.
+    reminded_for: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
 
     type: Mapped[InteractionType] = relationship(lazy="joined")

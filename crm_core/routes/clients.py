@@ -47,7 +47,7 @@ class UserBrief(ResponseModel):
 
 
 class HistoryEntryOut(ResponseModel):
-    kind: Literal["interaction", "call", "appeal", "reassignment"]
+    kind: Literal["interaction", "call", "appeal", "reassignment", "proposal"]
     id: int
     at: datetime
     title: str

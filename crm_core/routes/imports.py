@@ -41,7 +41,8 @@ class ImportResultOut(ResponseModel):
     rejected: list[RejectedOut]
 
 
-async def _read_file(request: web.Request) -> bytes:
+async def read_upload(request: web.Request) -> bytes:
+    """The request body as a file (CSV or XLSX), refused if it is a form or JSON or over the size limit."""
     content_type = request.content_type.lower()
     if content_type.startswith(_NOT_A_FILE):
         raise InvalidInput(f"send the file itself as the request body (Content-Type {CSV_TYPE} or {XLSX_TYPE}), "
@@ -69,7 +70,7 @@ async def import_clients_file(req: ApiRequest) -> ImportResultOut:
     """Import clients from a CSV (UTF-8 or Windows-1251) or XLSX export; supervisors and admins."""
     query: ImportQuery = req.query
     check_may_import(req.user)  # before reading what may be megabytes for nothing
-    data = await _read_file(req.request)
+    data = await read_upload(req.request)
     summary = await import_clients(
         req.db, req.user, data, query.filename,
         default_region=req.ctx.default_region,

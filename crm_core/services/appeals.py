@@ -33,6 +33,7 @@ from crm_core.services.clients import (
     period_days,
     translate_integrity,
 )
+from crm_core.services.leads import hot_lead_for_appeal
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,8 @@ async def create_appeal(
             )
             s.add(appeal)
             await s.flush()
+            # A callback asked for goes to the running campaign that takes hot appeals, if any.
+            await hot_lead_for_appeal(s, appeal, moment)
             appeal = await _reload(s, appeal.id)
     except IntegrityError as exc:
         raise translate_integrity(exc) from exc

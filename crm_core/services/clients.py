@@ -42,6 +42,7 @@ from crm_core.models import (
     MarketingChannel,
     Phone,
     PhoneKind,
+    Proposal,
     Role,
     User,
     utcnow,
@@ -132,7 +133,7 @@ class PageResult(Generic[T]):
 class HistoryEntry:
     """One line of the relationship history (история взаимоотношений)."""
 
-    kind: str  # interaction | call | appeal | reassignment
+    kind: str  # interaction | call | appeal | reassignment | proposal
     id: int
     at: datetime
     title: str
@@ -605,6 +606,19 @@ async def _history(s: AsyncSession, client_id: int, limit: int) -> list[HistoryE
                 details={"from_user_id": r.from_user_id, "to_user_id": r.to_user_id},
             )
         )
+    proposals = await s.execute(
+        select(Proposal).where(Proposal.client_id == client_id)
+        .order_by(Proposal.status_changed_at.desc(), Proposal.id.desc()).limit(limit)
+    )
+    for p in proposals.unique().scalars():
+        entries.append(
+            HistoryEntry(
+                kind="proposal", id=p.id, at=p.status_changed_at, title=p.subject, status=p.status.code,
+                user_id=p.author_id,
+                details={"status_name": p.status.name, "total": str(p.total), "currency": p.currency,
+                         "created_at": p.created_at},
+            )
+        )
     entries.sort(key=lambda e: (e.at, e.id), reverse=True)
     return entries[:limit]
 
@@ -635,19 +649,10 @@ def _check_page(limit: int, offset: int, sort: str) -> None:
         raise InvalidInput(f"sort must be one of {', '.join(_SORTS)}")
 
 
-async def list_clients(
-    db: Database,
-    actor: Actor,
-    filters: ClientFilters = ClientFilters(),
-    *,
-    query: str | None = None,
-    default_region: str = "RU",
-    limit: int = 50,
-    offset: int = 0,
-    sort: str = "name",
-) -> PageResult[Client]:
-    """Visible clients matching the filters (and the search text, if any), one page and the total."""
-    _check_page(limit, offset, sort)
+def filtered_clients(
+    actor: Actor, filters: ClientFilters = ClientFilters(), *, query: str | None = None, default_region: str = "RU"
+) -> Select:
+    """The SELECT of visible clients matching the filters and the search text (unordered, unpaged)."""
     for name in ("created_from", "created_to"):
         check_aware(getattr(filters, name), name)
     stmt = select(Client).where(client_scope(actor))
@@ -672,6 +677,23 @@ async def list_clients(
     text = clean_text(query, "q", 100)
     if text is not None:
         stmt = stmt.where(search_condition(text, default_region))
+    return stmt
+
+
+async def list_clients(
+    db: Database,
+    actor: Actor,
+    filters: ClientFilters = ClientFilters(),
+    *,
+    query: str | None = None,
+    default_region: str = "RU",
+    limit: int = 50,
+    offset: int = 0,
+    sort: str = "name",
+) -> PageResult[Client]:
+    """Visible clients matching the filters (and the search text, if any), one page and the total."""
+    _check_page(limit, offset, sort)
+    stmt = filtered_clients(actor, filters, query=query, default_region=default_region)
     async with db.reading() as s:
         return await _page(s, stmt, sort, limit, offset)
 

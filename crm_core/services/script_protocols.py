@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from crm_core.db import Database
 from crm_core.errors import (
     Conflict,
+    DomainError,
     Forbidden,
     InvalidInput,
     NotFound,
@@ -35,11 +36,13 @@ from crm_core.errors import (
     ScriptSessionNotFound,
 )
 from crm_core.models import (
+    Attempt,
     Call,
     CallScript,
     Client,
     Contact,
     Interaction,
+    Lead,
     Phone,
     Role,
     ScriptProtocol,
@@ -49,6 +52,9 @@ from crm_core.models import (
 )
 from crm_core.regions import client_timezone
 from crm_core.rights import Actor, client_scope, require_role, user_scope
+from crm_core.services import dnc as dnc_service
+from crm_core.services import leads as leads_service
+from crm_core.services.campaigns import load_campaign
 from crm_core.services.clients import (
     CLIENT_STATUSES,
     fits_id,
@@ -56,18 +62,16 @@ from crm_core.services.clients import (
     period_days,
 )
 from crm_core.services.interactions import resolve_status
+from crm_core.services.proposals import ItemInput, ProposalInput, insert_proposal
 
 log = logging.getLogger(__name__)
 
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 RESULTS_MAX_DAYS = 366
-# Outcomes crm_core cannot carry out yet: kept in the protocol so the later issue can.
-PENDING_OUTCOMES = {
-    "lead_done": "pending: arrives with the dialer issue (campaign leads)",
-    "lead_failed": "pending: arrives with the dialer issue (campaign leads)",
-    "add_dnc": "pending: arrives with the dialer issue (do-not-call list)",
-    "proposal_draft": "pending: arrives with the proposals issue",
-}
+# Lead outcomes go through the operator's wrap-up (crm_core.services.leads.set_disposition),
+# its own transaction: recorded as pending with the protocol, then applied right after it.
+LEAD_OUTCOMES = ("lead_done", "lead_failed")
+LEAD_PENDING = "pending: the lead's disposition is set after the protocol is saved"
 _HIDDEN_CLIENT_COLUMNS = frozenset({"name_search"})
 
 
@@ -178,20 +182,27 @@ Act = Callable[[ProtocolRecord], ActionResult]
 
 
 async def start_protocol(
-    db: Database, actor: Actor, *, script_id: int, client_id: int, call_id: int | None, plan: Plan,
+    db: Database, actor: Actor, *, client_id: int, call_id: int | None, plan: Plan, script_id: int | None = None,
+    code: str | None = None, campaign_id: int | None = None,
 ) -> ProtocolRecord:
     """Open a session on a visible client: `plan(script, call_facts)` gives the context to keep
-    and the first entries."""
+    and the first entries.
+
+    The script is the version `script_id`, or the newest of `code`; in a campaign (given, or
+    the call's) it is the version the campaign pinned at launch, whatever was published since.
+    """
     async with db.transaction() as s:
-        script = await s.get(CallScript, script_id) if fits_id(script_id) else None
-        if script is None:
-            raise ScriptNotFound()
         client = await load_visible_client(s, actor, client_id)
         call = await _call_of(s, client.id, call_id)
+        if call is not None and call.campaign_id is not None:
+            if campaign_id not in (None, call.campaign_id):
+                raise InvalidInput(f"campaign_id: call {call.id} belongs to campaign {call.campaign_id}")
+            campaign_id = call.campaign_id
+        script = await _script_for(s, actor, script_id, code, campaign_id)
         facts = await call_facts(s, actor, client, call)
         context, entries = plan(script, facts)
         protocol = ScriptProtocol(script_id=script.id, client_id=client.id, call_id=call.id if call else None,
-                                  user_id=actor.user_id, campaign_id=call.campaign_id if call else None,
+                                  user_id=actor.user_id, campaign_id=campaign_id,
                                   context=dict(context), status="active", started_at=utcnow())
         s.add(protocol)
         await s.flush()
@@ -201,6 +212,32 @@ async def start_protocol(
     log.info("script_session.started id=%s script=%s client=%s call=%s by=%s", record.id, script.id, client.id,
              record.call_id, actor.login)
     return record
+
+
+async def _script_for(s: AsyncSession, actor: Actor, script_id: int | None, code: str | None,
+                      campaign_id: int | None) -> CallScript:
+    if campaign_id is not None:
+        campaign = await load_campaign(s, actor, campaign_id)
+        if campaign.script_id is None:
+            raise InvalidInput(f"campaign_id: campaign {campaign.id} has no script version pinned "
+                               "(give it a script and launch it)")
+        if script_id not in (None, campaign.script_id):
+            raise InvalidInput(f"script_id: campaign {campaign.id} runs script version id {campaign.script_id}")
+        if code not in (None, campaign.script_code):
+            raise InvalidInput(f"code: campaign {campaign.id} runs the script {campaign.script_code!r}")
+        script_id = campaign.script_id
+    elif (script_id is None) == (code is None):
+        raise InvalidInput("give either script_id or code")
+    elif script_id is None:
+        assert code is not None
+        latest = await _latest(s, clean_code(code))
+        if latest is None:
+            raise ScriptNotFound(f"no script with code {code!r}")
+        return latest
+    script = await s.get(CallScript, script_id) if fits_id(script_id) else None
+    if script is None:
+        raise ScriptNotFound()
+    return script
 
 
 async def _call_of(s: AsyncSession, client_id: int, call_id: int | None) -> Call | None:
@@ -331,6 +368,8 @@ async def act_on_protocol(db: Database, actor: Actor, protocol_id: int, act: Act
         raise Conflict("the session changed meanwhile; reload it and try again") from exc
     log.info("script_session.action id=%s entries=%s superseded=%s finished=%s by=%s", protocol_id,
              len(result.new_entries), len(result.superseded), result.finished, actor.login)
+    if result.finished and any(o.get("note") == LEAD_PENDING for o in record.outcomes or ()):
+        record = await _apply_lead_outcomes(db, actor, record)
     return record
 
 
@@ -370,9 +409,84 @@ async def _plan_event(s: AsyncSession, protocol: ScriptProtocol, script: CallScr
     return {"applied": True, "interaction_id": event.id, "planned_at": planned_at.isoformat()}
 
 
+async def _add_dnc(s: AsyncSession, protocol: ScriptProtocol, params: Mapping[str, Any]) -> dict[str, Any]:
+    # The person asked not to be called: the global list, not only this campaign's.
+    phone = params.get("phone") or await s.scalar(
+        select(Phone.e164).where(Phone.client_id == protocol.client_id).order_by(Phone.id).limit(1))
+    if not phone:
+        return {"applied": False, "note": "no number to put on the do-not-call list (no call, no phone on the card)"}
+    try:
+        e164 = dnc_service.normalise(str(phone))
+    except DomainError as exc:
+        return {"applied": False, "note": exc.message}
+    reason = str(params.get("reason") or "Попросил не звонить")[:300]
+    row, new = await dnc_service.add_in(s, protocol.user_id, e164, None, reason, "script", utcnow())
+    return {"applied": True, "dnc_id": row.id, "phone": e164, "already_listed": not new}
+
+
+async def _draft_proposal(s: AsyncSession, protocol: ScriptProtocol, params: Mapping[str, Any]) -> dict[str, Any]:
+    codes = [str(p) for p in params.get("products") or ()]
+    names = [str(n) for n in params.get("product_names") or ()]
+    # Prices are the manager's to fill in: the draft lists what the client asked about.
+    items = [ItemInput(product=(names[i] if i < len(names) else code)[:300], product_code=code[:64], quantity=1, price=0)
+             for i, code in enumerate(codes)]
+    data = ProposalInput(subject=str(params.get("subject") or "Коммерческое предложение")[:300],
+                         comment=str(params["comment"])[:20_000] if params.get("comment") else None, items=items)
+    try:
+        # Every check comes before the first write, so a refusal leaves the transaction clean.
+        proposal = await insert_proposal(s, client_id=protocol.client_id, author_id=protocol.user_id, data=data,
+                                         script_protocol_id=protocol.id)
+    except DomainError as exc:
+        return {"applied": False, "note": exc.message}
+    return {"applied": True, "proposal_id": proposal.id}
+
+
+async def _find_lead(s: AsyncSession, protocol: ScriptProtocol) -> Lead | None:
+    if protocol.call_id is not None:
+        lead_id = await s.scalar(select(Attempt.lead_id).where(Attempt.call_id == protocol.call_id)
+                                 .order_by(Attempt.id.desc()).limit(1))
+        if lead_id is not None:
+            return await s.get(Lead, lead_id)
+    phone = (protocol.context or {}).get("phone")
+    stmt = (select(Lead).where(Lead.campaign_id == protocol.campaign_id, Lead.client_id == protocol.client_id)
+            .order_by((Lead.phone_e164 == phone).desc() if phone else Lead.id, Lead.updated_at.desc(), Lead.id.desc())
+            .limit(1))
+    return (await s.execute(stmt)).scalar_one_or_none()
+
+
+async def _lead_outcome(s: AsyncSession, protocol: ScriptProtocol, params: Mapping[str, Any]) -> dict[str, Any]:
+    if protocol.campaign_id is None:
+        return {"applied": False, "note": "not a campaign call: there is no lead to mark"}
+    lead = await _find_lead(s, protocol)
+    if lead is None:
+        return {"applied": False, "note": f"campaign {protocol.campaign_id} has no lead for this client"}
+    return {"applied": False, "note": LEAD_PENDING, "campaign_id": protocol.campaign_id, "lead_id": lead.id}
+
+
+async def _apply_lead_outcomes(db: Database, actor: Actor, record: ProtocolRecord) -> ProtocolRecord:
+    """Set the lead's disposition for each pending lead outcome, then store how it went."""
+    outcomes = [dict(o) for o in record.outcomes or ()]
+    for item in outcomes:
+        if item.get("note") != LEAD_PENDING:
+            continue
+        del item["note"]
+        try:
+            lead = await leads_service.set_disposition(db, actor, item["campaign_id"], item["lead_id"],
+                                                       str(item.get("disposition") or ""), item.get("comment"))
+        except DomainError as exc:
+            item.update(applied=False, note=exc.message)
+            log.warning("script_session.lead_outcome_refused id=%s lead=%s error=%s", record.id, item["lead_id"], exc)
+        else:
+            item.update(applied=True, lead_state=lead.state)
+    async with db.transaction() as s:
+        await s.execute(update(ScriptProtocol).where(ScriptProtocol.id == record.id).values(outcomes=outcomes))
+    return replace(record, outcomes=outcomes)
+
+
 async def _apply_outcomes(s: AsyncSession, protocol: ScriptProtocol, script: CallScript,
                           outcomes: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Carry out what crm_core can: set_status, callback (a planned outgoing call), meeting."""
+    """Carry out the outcomes: set_status, callback (a planned outgoing call), meeting, add_dnc,
+    proposal_draft here; lead_done / lead_failed are marked pending for _apply_lead_outcomes."""
     done: list[dict[str, Any]] = []
     for outcome in outcomes:
         item = dict(outcome)
@@ -392,8 +506,12 @@ async def _apply_outcomes(s: AsyncSession, protocol: ScriptProtocol, script: Cal
         elif kind == "meeting":
             subject = item.get("subject") or script.name
             item.update(await _plan_event(s, protocol, script, "meeting", item, str(subject)))
-        elif kind in PENDING_OUTCOMES:
-            item.update(applied=False, note=PENDING_OUTCOMES[kind])
+        elif kind == "add_dnc":
+            item.update(await _add_dnc(s, protocol, item))
+        elif kind == "proposal_draft":
+            item.update(await _draft_proposal(s, protocol, item))
+        elif kind in LEAD_OUTCOMES:
+            item.update(await _lead_outcome(s, protocol, item))
         else:
             item.update(applied=True)  # "end": nothing to do
         done.append(item)
@@ -403,10 +521,15 @@ async def _apply_outcomes(s: AsyncSession, protocol: ScriptProtocol, script: Cal
 # --- results --------------------------------------------------------------------------------
 
 
-async def answer_rows(db: Database, actor: Actor, script_id: int, start: datetime, end: datetime) -> AnswerRows:
+async def answer_rows(db: Database, actor: Actor, script_id: int, start: datetime | None, end: datetime | None, *,
+                      campaign_id: int | None = None) -> AnswerRows:
     """Answers in force (not superseded) of the finished protocols of one script version
-    started in [start, end), over the protocols the actor may see."""
-    period_days(start, end, RESULTS_MAX_DAYS)
+    started in [start, end) and/or run in one campaign, over the protocols the actor may see."""
+    if start is None or end is None:
+        if campaign_id is None or (start, end) != (None, None):
+            raise InvalidInput("give the period (from and to), or a campaign_id")
+    else:
+        period_days(start, end, RESULTS_MAX_DAYS)
     async with db.reading() as s:
         script = await s.get(CallScript, script_id) if fits_id(script_id) else None
         if script is None:
@@ -415,8 +538,12 @@ async def answer_rows(db: Database, actor: Actor, script_id: int, start: datetim
                    .join(Client, Client.id == ScriptProtocol.client_id)
                    .join(User, User.id == ScriptProtocol.user_id)
                    .where(ScriptProtocol.script_id == script.id, ScriptProtocol.status == "finished",
-                          ScriptProtocol.started_at >= start, ScriptProtocol.started_at < end,
                           client_scope(actor), user_scope(actor)))
+        if start is not None and end is not None:
+            visible = visible.where(ScriptProtocol.started_at >= start, ScriptProtocol.started_at < end)
+        if campaign_id is not None:
+            campaign = await load_campaign(s, actor, campaign_id)
+            visible = visible.where(ScriptProtocol.campaign_id == campaign.id)
         count = await s.scalar(select(func.count()).select_from(visible.subquery()))
         rows = await s.execute(select(ScriptProtocolEntry.protocol_id, ScriptProtocolEntry.step_id, ScriptProtocolEntry.value)
                                .where(ScriptProtocolEntry.protocol_id.in_(visible),
@@ -424,3 +551,70 @@ async def answer_rows(db: Database, actor: Actor, script_id: int, start: datetim
                                       ScriptProtocolEntry.superseded.is_(False))
                                .order_by(ScriptProtocolEntry.protocol_id, ScriptProtocolEntry.seq))
         return AnswerRows(script, int(count or 0), [(r[0], r[1], r[2]) for r in rows])
+
+
+# --- the list of sessions (the supervisor's protocol viewer) ----------------------------------
+
+
+@dataclass(frozen=True)
+class ProtocolSummary:
+    """One session in a list: who ran which script on whom, on which call, how far."""
+
+    id: int
+    script: CallScript
+    client_id: int
+    client_name: str
+    call_id: int | None
+    user_id: int
+    user_name: str
+    campaign_id: int | None
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    answers: int
+    call: dict[str, Any] | None
+
+
+async def list_protocols(db: Database, actor: Actor, *, client_id: int | None = None, campaign_id: int | None = None,
+                         call_id: int | None = None, limit: int = 50, offset: int = 0) -> tuple[list[ProtocolSummary], int]:
+    """Sessions the actor may see (``_visible_protocol``'s rule), newest first, narrowed to a
+    client, a campaign or a call; a client or campaign the actor may not see is "not found"."""
+    if not 1 <= limit <= 500 or not 0 <= offset <= 10_000_000:
+        raise InvalidInput("limit must be 1..500 and offset 0..10000000")
+    answers = (select(func.count(ScriptProtocolEntry.id))
+               .where(ScriptProtocolEntry.protocol_id == ScriptProtocol.id, ScriptProtocolEntry.kind == "answer",
+                      ScriptProtocolEntry.superseded.is_(False))
+               .correlate(ScriptProtocol).scalar_subquery())
+    async with db.reading() as s:
+        where = [client_scope(actor), user_scope(actor)]
+        if client_id is not None:
+            where.append(ScriptProtocol.client_id == (await load_visible_client(s, actor, client_id)).id)
+        if campaign_id is not None:
+            where.append(ScriptProtocol.campaign_id == (await load_campaign(s, actor, campaign_id)).id)
+        if call_id is not None:
+            where.append(ScriptProtocol.call_id == (call_id if fits_id(call_id) else -1))
+        base = (select(ScriptProtocol.id).join(Client, Client.id == ScriptProtocol.client_id)
+                .join(User, User.id == ScriptProtocol.user_id).where(*where))
+        total = await s.scalar(select(func.count()).select_from(base.subquery()))
+        rows = await s.execute(
+            select(ScriptProtocol, CallScript, Client.name, User.full_name, Call, answers)
+            .join(CallScript, CallScript.id == ScriptProtocol.script_id)
+            .join(Client, Client.id == ScriptProtocol.client_id)
+            .join(User, User.id == ScriptProtocol.user_id)
+            .outerjoin(Call, Call.id == ScriptProtocol.call_id)
+            .where(*where)
+            .order_by(ScriptProtocol.started_at.desc(), ScriptProtocol.id.desc())
+            .limit(limit).offset(offset)
+        )
+        items = [
+            ProtocolSummary(
+                id=p.id, script=script, client_id=p.client_id, client_name=client_name, call_id=p.call_id,
+                user_id=p.user_id, user_name=user_name, campaign_id=p.campaign_id, status=p.status,
+                started_at=p.started_at, finished_at=p.finished_at, answers=int(count or 0),
+                call=None if call is None else {
+                    "id": call.id, "direction": call.direction, "number": call.client_number, "outcome": call.outcome,
+                    "talk_seconds": call.talk_seconds, "started_at": call.started_at},
+            )
+            for p, script, client_name, user_name, call, count in rows
+        ]
+    return items, int(total or 0)

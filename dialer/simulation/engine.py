@@ -1,25 +1,27 @@
 """Discrete-event simulation of one campaign day: a heap of timed events, agents and lines.
 
-The engine owns the world (agents, ringing calls, humans waiting for an agent) and the
-measurements a real dialer would have (outcomes, durations, abandons); a controller
-(dialer/simulation/modes.py) sees only the :class:`dialer.pacing.PacingStats` snapshot and
-says how many calls to place. Decisions are asked after every event and every second.
+The engine owns the world (agents, ringing calls, humans waiting for an agent); what a
+real dialer would measure goes into a :class:`dialer.pacing_window.PacingWindow`, fed
+with the same facts the live campaign runner feeds it, and a controller
+(dialer/simulation/modes.py) sees only the snapshot that window builds and says how many
+calls to place. Decisions are asked after every instant with events, and every second.
+
+Lines: at most ``lines_per_agent`` calls in progress (ringing, answered and waiting, or
+talking) per agent; an agent in wrap-up holds no line.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
-from dialer.pacing import BusyAgent, Estimate, PacingStats
+from dialer.pacing import FREE, PAUSED, TALK, WRAP, PacingStats
+from dialer.pacing_window import PacingWindow
 from dialer.simulation.model import ClientDraws, Outcome
 
 _TICK = 1.0
-_OUTCOME_WINDOW = 300  # completed dials the answer rate is measured over
-_FAILURE_SAMPLES = 200
 
 # Event kinds, ordered so that at equal times agents free up before calls are resolved.
 _WRAP_END, _PREVIEW_END, _TALK_END, _RESULT, _ABANDON, _TICK_EVENT = range(6)
@@ -30,7 +32,7 @@ class Controller(Protocol):
 
     preview_seconds: float
 
-    def decide(self, stats: PacingStats, now: float) -> int: ...
+    def decide(self, stats: PacingStats) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -48,32 +50,12 @@ class DayFigures:
     max_lines: int
 
 
-class _Running:
-    """Mean and standard deviation, updated one sample at a time (Welford)."""
-
-    __slots__ = ("m2", "mean", "n")
-
-    def __init__(self) -> None:
-        self.n, self.mean, self.m2 = 0, 0.0, 0.0
-
-    def add(self, x: float) -> None:
-        self.n += 1
-        delta = x - self.mean
-        self.mean += delta / self.n
-        self.m2 += delta * (x - self.mean)
-
-    def estimate(self) -> Estimate:
-        sd = math.sqrt(self.m2 / (self.n - 1)) if self.n > 1 else 0.0
-        return Estimate(self.mean, sd, self.n)
-
-
 def run_day(
     draws: ClientDraws,
     agents: int,
     hours: float,
     controller: Controller,
     cap: float = 0.03,
-    window_seconds: float = 1800.0,
 ) -> DayFigures:
     """Simulate ``hours`` of a campaign with ``agents`` logged in; dial the draws in order."""
     if agents < 1:
@@ -84,24 +66,20 @@ def run_day(
     end = hours * 3600.0
     preview = controller.preview_seconds
     lines_cap = agents * model.lines_per_agent
+    window = PacingWindow(cap=cap, lines_per_agent=model.lines_per_agent, abandon_after=model.abandon_after)
 
-    phase = ["free"] * agents
+    # An agent reading a preview card is logged in but takes no call: "paused" to the pacing.
+    phase = [FREE] * agents
     since = [0.0] * agents
     talk_of = [0.0] * agents
     wrap_of = [0.0] * agents
     free: list[int] = []
     ringing: dict[int, float] = {}
-    waiting: deque[int] = deque()
-    waiting_set: set[int] = set()
+    waiting: dict[int, float] = {}  # call -> answered at, in answer order
     events: list[tuple[float, int, int, int]] = []
     seq = 0
+    talking = 0
 
-    talk_est, wrap_est, answer_est = _Running(), _Running(), _Running()
-    outcomes: deque[bool] = deque()
-    recent_humans = 0
-    failures: deque[float] = deque(maxlen=_FAILURE_SAMPLES)
-    win_answered: deque[float] = deque()
-    win_abandoned: deque[float] = deque()
     dials = answered = connected = abandoned = machines = max_lines = 0
     busy_seconds = talk_seconds = 0.0
 
@@ -111,25 +89,26 @@ def run_day(
         heapq.heappush(events, (at, kind, seq, who))
 
     def connect(agent: int, call: int, now: float) -> None:
-        nonlocal connected
+        nonlocal connected, talking
         draw = draws[call]
         connected += 1
-        phase[agent], since[agent] = "talk", now
+        talking += 1
+        phase[agent], since[agent] = TALK, now
         talk_of[agent], wrap_of[agent] = draw.talk, draw.wrap
         push(now + draw.talk, _TALK_END, agent)
 
     def available(agent: int, now: float) -> None:
         if waiting:
-            call = waiting.popleft()
-            waiting_set.discard(call)
+            call = next(iter(waiting))
+            del waiting[call]
             connect(agent, call, now)
         else:
-            phase[agent], since[agent] = "free", now
+            phase[agent], since[agent] = FREE, now
             free.append(agent)
 
     def done_with_call(agent: int, now: float) -> None:
         if preview > 0:
-            phase[agent], since[agent] = "preview", now
+            phase[agent], since[agent] = PAUSED, now
             push(now + preview, _PREVIEW_END, agent)
         else:
             available(agent, now)
@@ -145,86 +124,59 @@ def run_day(
         elif kind == _RESULT:
             started = ringing.pop(who)
             draw = draws[who]
-            human = draw.outcome is Outcome.HUMAN
-            outcomes.append(human)
-            recent_humans += human
-            if len(outcomes) > _OUTCOME_WINDOW:
-                recent_humans -= outcomes.popleft()
-            if human:
+            window.dial_resolved(draw.outcome.value, now - started)
+            if draw.outcome is Outcome.HUMAN:
                 answered += 1
-                win_answered.append(now)
-                answer_est.add(now - started)
                 if free:
                     connect(free.pop(), who, now)
                 else:
-                    waiting.append(who)
-                    waiting_set.add(who)
+                    waiting[who] = now
                     push(now + model.abandon_after, _ABANDON, who)
             else:
                 machines += draw.outcome is Outcome.MACHINE
-                failures.append(now - started)
         elif kind == _ABANDON:
-            if who in waiting_set:
-                waiting_set.discard(who)
-                waiting.remove(who)
+            if who in waiting:
+                del waiting[who]
                 abandoned += 1
-                win_abandoned.append(now)
+                window.abandoned()
         elif kind == _TALK_END:
+            talking -= 1
             busy_seconds += talk_of[who]
             talk_seconds += talk_of[who]
-            talk_est.add(talk_of[who])
-            phase[who], since[who] = "wrap", now
+            window.talk_ended(talk_of[who])
+            phase[who], since[who] = WRAP, now
             push(now + wrap_of[who], _WRAP_END, who)
         elif kind == _WRAP_END:
             busy_seconds += wrap_of[who]
-            wrap_est.add(wrap_of[who])
+            window.wrap_ended(wrap_of[who])
             done_with_call(who, now)
         elif kind == _PREVIEW_END:
             available(who, now)
 
-        while win_answered and win_answered[0] < now - window_seconds:
-            win_answered.popleft()
-        while win_abandoned and win_abandoned[0] < now - window_seconds:
-            win_abandoned.popleft()
-
         # Several events at one instant: decide once, after the last of them.
         if events and events[0][0] == now:
             continue
-        stats = PacingStats(
-            agents_logged_in=agents,
-            agents_free=len(free),
-            busy_agents=tuple(
-                BusyAgent(phase[a], now - since[a]) for a in range(agents) if phase[a] in ("talk", "wrap")
-            ),
-            ringing=tuple(now - t for t in ringing.values()),
-            recent_dials=len(outcomes),
-            recent_humans=recent_humans,
-            answer_time=answer_est.estimate(),
-            talk_time=talk_est.estimate(),
-            wrap_time=wrap_est.estimate(),
-            non_human_durations=tuple(failures),
-            window_answered=len(win_answered),
-            window_abandoned=len(win_abandoned),
-            day_answered=answered,
-            day_abandoned=abandoned,
-            cap=cap,
-            lines_per_agent=model.lines_per_agent,
-            abandon_after=model.abandon_after,
+        stats = window.snapshot(
+            now,
+            agents=[(phase[a], now - since[a]) for a in range(agents)],
+            ringing=[now - t for t in ringing.values()],
+            waiting=[now - t for t in waiting.values()],
         )
-        wanted = min(controller.decide(stats, now), lines_cap - len(ringing))
+        in_progress = len(ringing) + len(waiting) + talking
+        wanted = min(controller.decide(stats), lines_cap - in_progress)
         for _ in range(max(0, wanted)):
             call = dials
             dials += 1
+            window.dial_placed()
             ringing[call] = now
             push(now + draws[call].result_after, _RESULT, call)
-        max_lines = max(max_lines, len(ringing))
-
+        max_lines = max(max_lines, len(ringing) + len(waiting) + talking)
     # Phases still running at the end count up to the end only.
     for agent in range(agents):
-        if phase[agent] == "talk":
+        if phase[agent] == TALK:
             busy_seconds += end - since[agent]
             talk_seconds += end - since[agent]
-        elif phase[agent] == "wrap":
+        elif phase[agent] == WRAP:
             busy_seconds += end - since[agent]
 
     agent_seconds = agents * end

@@ -3,6 +3,12 @@
 The k-th call any mode places reaches the k-th client of the sequence, so modes differ only
 in their decisions. Every draw takes exactly four uniforms from ``random.Random(seed)``
 whatever the outcome, so changing a probability does not reshuffle the later clients.
+
+The outcome shares are exactly the model's (human 0.30 is 0.30 of dials): a human or a
+machine answers before the ring timeout by definition, so its time to answer is drawn
+from the answer-time lognormal cut at ``ring_timeout``. 1.7 % of the default lognormal
+(mean 11 s, sd 5 s) lies beyond 25 s, so answers come at mean 10.7 s, sd 4.3 s; the
+dialer hangs up at 25 s, so nobody answers later.
 """
 
 from __future__ import annotations
@@ -90,6 +96,7 @@ class ClientDraws:
         self._answer = lognormal_params(model.answer_mean, model.answer_sd)
         self._talk = lognormal_params(model.talk_mean, model.talk_sd)
         self._wrap = lognormal_params(model.wrap_mean, model.wrap_sd)
+        self._answer_by_timeout = _lognormal_cdf(self._answer, model.ring_timeout)
 
     def __getitem__(self, index: int) -> ClientDraw:
         while len(self._draws) <= index:
@@ -103,7 +110,7 @@ class ClientDraws:
     def _next(self) -> ClientDraw:
         m = self.model
         u = self._rng.random()
-        answer = _lognormal(self._answer, self._rng.random())
+        answer = _lognormal(self._answer, self._rng.random() * self._answer_by_timeout)
         talk = _lognormal(self._talk, self._rng.random())
         wrap = _lognormal(self._wrap, self._rng.random())
         edges = (
@@ -119,9 +126,6 @@ class ClientDraws:
             if u < acc:
                 outcome = kind
                 break
-        # Someone who would pick up after the ring timeout is, for the dialer, a no-answer.
-        if outcome in (Outcome.HUMAN, Outcome.MACHINE) and answer >= m.ring_timeout:
-            outcome = Outcome.NO_ANSWER
         if outcome is Outcome.HUMAN:
             return ClientDraw(outcome, answer, talk, wrap)
         if outcome is Outcome.MACHINE:
@@ -137,3 +141,10 @@ def _lognormal(params: tuple[float, float], u: float) -> float:
     mu, sigma = params
     u = min(max(u, 1e-12), 1 - 1e-12)
     return math.exp(mu + sigma * _STD_NORMAL.inv_cdf(u))
+
+
+def _lognormal_cdf(params: tuple[float, float], x: float) -> float:
+    mu, sigma = params
+    if sigma == 0:
+        return 1.0 if x > math.exp(mu) else 0.0
+    return _STD_NORMAL.cdf((math.log(x) - mu) / sigma)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 
-from dialer.pacing import PacingConfig, PacingStats, decide
+from dialer.pacing import FREE, PAUSED, TALK, PacingConfig, PacingStats, decide
 
 MODES = ("preview", "progressive", "ratio", "adaptive-baseline", "predictive")
 
 
-def _talking(stats: PacingStats) -> int:
-    return sum(1 for a in stats.busy_agents if a.phase == "talk")
+def _not_ringing_for(stats: PacingStats, lines: int) -> int:
+    """``lines`` less the calls already placed and not yet with an agent."""
+    return max(0, lines - len(stats.ringing) - len(stats.waiting))
 
 
 class Progressive:
@@ -18,8 +19,8 @@ class Progressive:
 
     preview_seconds = 0.0
 
-    def decide(self, stats: PacingStats, now: float) -> int:
-        return max(0, stats.agents_free - len(stats.ringing))
+    def decide(self, stats: PacingStats) -> int:
+        return _not_ringing_for(stats, stats.count(FREE))
 
 
 class Preview(Progressive):
@@ -39,8 +40,8 @@ class FixedRatio:
             raise ValueError(f"ratio must be a number >= 1, got {ratio}")
         self.ratio = ratio
 
-    def decide(self, stats: PacingStats, now: float) -> int:
-        return max(0, math.floor(stats.agents_free * self.ratio + 1e-9) - len(stats.ringing))
+    def decide(self, stats: PacingStats) -> int:
+        return _not_ringing_for(stats, math.floor(stats.count(FREE) * self.ratio + 1e-9))
 
 
 class AdaptiveTapered:
@@ -81,7 +82,9 @@ class AdaptiveTapered:
         half_left = max(0.0, 1.0 - 2.0 * now / self.shift_seconds)
         return self.drop_target * (1.0 + 0.5 * half_left)
 
-    def decide(self, stats: PacingStats, now: float) -> int:
+    def decide(self, stats: PacingStats) -> int:
+        now = stats.time
+        free = stats.count(FREE)
         if now >= self._next_adjust:
             self._next_adjust = now + self.interval
             drop = stats.day_abandoned / stats.day_answered if stats.day_answered else 0.0
@@ -89,11 +92,12 @@ class AdaptiveTapered:
             if drop > allowed:
                 # The further over, the harder the step down (the intensity modifier's role).
                 self.level = max(1.0, self.level - self.step * (1.0 + (drop - allowed) / allowed))
-            elif stats.agents_free > 0:
-                self.level = min(self.max_level, self.level + self.step * stats.agents_free / stats.agents_logged_in)
-        talking = _talking(stats)
-        active_agents = stats.agents_free + talking
-        wanted = math.floor(active_agents * self.level + 1e-9) - len(stats.ringing) - talking
+            elif free > 0:
+                logged_in = len(stats.agents) - stats.count(PAUSED)
+                self.level = min(self.max_level, self.level + self.step * free / logged_in)
+        talking = stats.count(TALK)
+        active_agents = free + talking
+        wanted = math.floor(active_agents * self.level + 1e-9) - len(stats.ringing) - len(stats.waiting) - talking
         return max(0, wanted)
 
 
@@ -105,7 +109,7 @@ class Predictive:
     def __init__(self, config: PacingConfig | None = None) -> None:
         self.config = config or PacingConfig()
 
-    def decide(self, stats: PacingStats, now: float) -> int:
+    def decide(self, stats: PacingStats) -> int:
         return decide(stats, self.config).dials
 
 

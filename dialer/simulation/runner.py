@@ -23,12 +23,13 @@ def simulate(
     """Run ``mode`` for ``hours`` with ``agents`` on the clients of ``seed``; figures rounded for print."""
     model = model or ClientModel()
     controller = make_controller(mode, hours * 3600.0, ratio=ratio, cap=cap, preview_seconds=model.preview_seconds)
-    figures = run_day(ClientDraws(seed, model), agents, hours, controller, cap=cap)
+    draws = ClientDraws(seed, model)  # drawn lazily and kept: the bound walks the same clients
+    figures = run_day(draws, agents, hours, controller, cap=cap)
     result: dict[str, Any] = {"mode": mode, "agents": agents, "hours": hours, "seed": seed}
     if mode == "ratio":
         result["ratio"] = ratio
     result.update(asdict(figures))
-    result["bound_occupancy"] = bound_occupancy(ClientDraws(seed, model), agents, hours)
+    result["bound_occupancy"] = bound_occupancy(draws, agents, hours)
     for key in ("occupancy", "abandon_rate", "talk_minutes_per_agent_hour", "bound_occupancy"):
         result[key] = round(result[key], 6)
     return result

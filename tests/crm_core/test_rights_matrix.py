@@ -267,6 +267,45 @@ LIST_CASES: dict[tuple[str, str], tuple[str, Callable[[Any], Any]]] = {
 }
 
 
+# Commercial proposals: visible with their client; the cases work on a fresh draft of Ivanova's.
+def _ivanovas_proposal(tail: str, body: Any = None) -> Make:
+    async def make(w: World, api: Any) -> Request:
+        from crm_core.services import proposals as proposals_service
+        from crm_core.services.proposals import ItemInput, ProposalInput
+
+        draft = await proposals_service.create_proposal(
+            api.db, w.people["ivanova"].actor, w.target.client,
+            ProposalInput(subject="КП на внедрение", items=[ItemInput("Звонарь CRM", 12, "1490.00")]))
+        return f"/api/proposals/{draft.id}{tail}", body
+    return make
+
+
+OBJECT_CASES.update({
+    # The list narrowed to one client: that client's rights decide (the unfiltered list is
+    # scoped the same way; tests/crm_core/test_proposals_service.py checks it).
+    ("GET", "/api/proposals"): ObjectCase(_static("/api/proposals?client_id={client}")),
+    ("GET", "/api/clients/{client_id}/proposals"): ObjectCase(_static("/api/clients/{client}/proposals")),
+    ("POST", "/api/clients/{client_id}/proposals"): ObjectCase(
+        _static("/api/clients/{client}/proposals", {"subject": "КП", "items": [{"product": "Звонарь CRM", "price": 1490}]})),
+    ("GET", "/api/proposals/{proposal_id}"): ObjectCase(_ivanovas_proposal("")),
+    ("PATCH", "/api/proposals/{proposal_id}"): ObjectCase(_ivanovas_proposal("", {"comment": "Скидка 5%"})),
+    ("POST", "/api/proposals/{proposal_id}/move"): ObjectCase(_ivanovas_proposal("/move", {"to": "on_approval"})),
+    # Everyone has a day: each user's own events only, on clients still theirs to see
+    # (tests/crm_core/test_reminders_service.py::test_today_lists_the_users_own_open_events_of_their_day).
+    ("GET", "/api/reminders/today"): ObjectCase(_static("/api/reminders/today"), frozenset(ACTORS)),
+})
+
+
+async def _ivanovas_sessions_listed(w: World, api: Any) -> Request:
+    """The session list narrowed to Ivanova's client, with a session of hers in it."""
+    await _ivanovas_session("")(w, api)
+    return f"/api/script-sessions?client_id={w.target.client}", None
+
+
+# The protocol viewer's list: the client's rights decide (unfiltered, it is scoped the same way).
+OBJECT_CASES[("GET", "/api/script-sessions")] = ObjectCase(_ivanovas_sessions_listed)
+
+
 # --- which routes must have a case ----------------------------------------------------------
 
 
@@ -396,3 +435,133 @@ def test_the_detector_catches_a_new_client_route() -> None:
     assert client_routes(spec) == {
         ("GET", "/api/clients/{client_id}/leads"), ("POST", "/api/leads"), ("GET", "/api/leads/today"),
     }
+
+
+# --- the live dialer (dialer/routes.py): a running preview campaign of the sales team --------
+# Ivanova is its only operator; her client is a lead, with one answered call of hers on it.
+# These tests run no PBX, so taking a card ends in 503 once the rights let the caller through.
+
+
+async def _dialer_campaign(w: World, api: Any) -> tuple[int, int]:
+    cached = getattr(w, "dialer_campaign", None)
+    if cached is not None:
+        return cached
+    from datetime import datetime as _dt
+
+    from crm_core.services import campaigns as campaigns_service
+    from crm_core.services import leads as leads_service
+
+    sup, now = w.people["sales_sup"].actor, _dt.now(timezone.utc)
+    campaign = await campaigns_service.create_campaign(api.db, sup, {
+        "name": "Права: предпросмотр", "mode": "preview", "hours": {"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}})
+    await campaigns_service.set_agents(api.db, sup, campaign.id, [w.user_id("ivanova")])
+    await campaigns_service.add_list_from_filter(api.db, sup, campaign.id, "Клиенты отдела", None)
+    await campaigns_service.launch(api.db, sup, campaign.id)
+    [lead] = [x for x in await leads_service.lease_leads(api.db, campaign.id, "rights:1:matrix", now, 10, 60)
+              if x.client_id == w.target.client]
+    await leads_service.start_attempt(api.db, lead.id, "rights:1:matrix", "zv-rights-matrix", "preview", now,
+                                      agent_id=w.user_id("ivanova"))
+    await leads_service.finish_attempt(api.db, "zv-rights-matrix", "answered", now, lead_state="done")
+    w.dialer_campaign = (campaign.id, lead.id)  # type: ignore[attr-defined]
+    return campaign.id, lead.id
+
+
+def _dialer(tail: str, body: Any = None) -> Make:
+    async def make(w: World, api: Any) -> Request:
+        campaign_id, lead_id = await _dialer_campaign(w, api)
+        return f"/api/campaigns/{campaign_id}{tail.format(lead=lead_id)}", body
+    return make
+
+
+OBJECT_CASES.update({
+    ("GET", "/api/campaigns/{campaign_id}/stats"): ObjectCase(_dialer("/stats")),
+    ("PATCH", "/api/campaigns/{campaign_id}/pacing"): ObjectCase(
+        _dialer("/pacing", {"lines_per_agent": 2}), frozenset({"sales_sup", "admin"})),
+    ("POST", "/api/campaigns/{campaign_id}/leads/{lead_id}/disposition"): ObjectCase(
+        _dialer("/leads/{lead}/disposition", {"code": "callback", "comment": "Просили перезвонить после обеда"})),
+    ("POST", "/api/campaigns/{campaign_id}/preview/next"): ObjectCase(
+        _dialer("/preview/next"), _OPERATOR_ONLY, passes=_past_the_rights_gate),
+    ("POST", "/api/campaigns/{campaign_id}/preview/{lead_id}/accept"): ObjectCase(
+        _dialer("/preview/{lead}/accept"), _OPERATOR_ONLY, passes=_past_the_rights_gate),
+    ("POST", "/api/campaigns/{campaign_id}/preview/{lead_id}/skip"): ObjectCase(
+        _dialer("/preview/{lead}/skip", {"reason": "Уже наш клиент"}), _OPERATOR_ONLY, passes=_past_the_rights_gate),
+})
+
+
+# --- campaigns and DNC (crm_core/routes/campaigns.py, dnc.py): a campaign of the sales team -----
+# Ivanova is its agent: she sees it and may list a number as do-not-call; only the sales
+# supervisor and the admin change, load and run it. Each changing case gets a campaign of
+# its own in the state it needs, so every user meets the same starting point.
+
+
+async def _sales_campaign(w: World, api: Any, state: str = "draft") -> int:
+    from crm_core.services import campaigns as campaigns_service
+
+    sup = w.people["sales_sup"].actor
+    campaign = await campaigns_service.create_campaign(api.db, sup, {
+        "name": f"Права: {state}", "hours": {"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}})
+    await campaigns_service.set_agents(api.db, sup, campaign.id, [w.user_id("ivanova")])
+    await campaigns_service.add_list_from_filter(api.db, sup, campaign.id, "Клиенты отдела", None)
+    if state in ("running", "paused"):
+        await campaigns_service.launch(api.db, sup, campaign.id)
+    if state == "paused":
+        await campaigns_service.pause(api.db, sup, campaign.id)
+    return campaign.id
+
+
+async def _shared_campaign(w: World, api: Any) -> int:
+    """The sales campaign the read-only cases share (made once)."""
+    campaign_id = getattr(w, "sales_campaign", None) or await _sales_campaign(w, api)
+    w.sales_campaign = campaign_id  # type: ignore[attr-defined]
+    return campaign_id
+
+
+def _campaign(tail: str, body: Any = None, state: str | None = None) -> Make:
+    """A request on a sales campaign: a fresh one in ``state``, or (None) the shared one."""
+    async def make(w: World, api: Any) -> Request:
+        campaign_id = await _shared_campaign(w, api) if state is None else await _sales_campaign(w, api, state)
+        return tail.format(campaign=campaign_id), body(w) if callable(body) else body
+    return make
+
+
+async def _listed_number(w: World, api: Any) -> Request:
+    """A number on the shared campaign's DNC list, listed again before each user tries to take it off."""
+    from crm_core.services import dnc as dnc_service
+
+    campaign_id = await _shared_campaign(w, api)
+    await dnc_service.add_dnc(api.db, None, "+7 916 123-45-67", campaign_id, "Проверка прав", "manual")
+    return f"/api/dnc?phone=%2B79161234567&campaign_id={campaign_id}", None
+
+
+_MANAGERS = frozenset({"sales_sup", "admin"})
+_SEERS = frozenset({"ivanova", "sales_sup", "admin"})
+
+OBJECT_CASES.update({
+    ("GET", "/api/campaigns/{campaign_id}"): ObjectCase(_campaign("/api/campaigns/{campaign}"), _SEERS),
+    ("PATCH", "/api/campaigns/{campaign_id}"): ObjectCase(
+        _campaign("/api/campaigns/{campaign}", {"pacing": {"abandon_cap": 0.02}}), _MANAGERS),
+    ("PUT", "/api/campaigns/{campaign_id}/agents"): ObjectCase(
+        _campaign("/api/campaigns/{campaign}/agents", lambda w: {"user_ids": [w.user_id("ivanova")]}), _MANAGERS),
+    ("POST", "/api/campaigns/{campaign_id}/lists"): ObjectCase(
+        _campaign("/api/campaigns/{campaign}/lists", {"name": "Москва", "filter": {"region": "Москва"}}), _MANAGERS),
+    # No file is sent: the 422 "the file is empty" comes only past the rights gate.
+    ("POST", "/api/campaigns/{campaign_id}/lists/import"): ObjectCase(
+        _campaign("/api/campaigns/{campaign}/lists/import?name=Файл"), _MANAGERS, passes=_past_the_rights_gate),
+    ("POST", "/api/campaigns/{campaign_id}/launch"): ObjectCase(
+        _campaign("/api/campaigns/{campaign}/launch", state="draft"), _MANAGERS),
+    ("POST", "/api/campaigns/{campaign_id}/pause"): ObjectCase(
+        _campaign("/api/campaigns/{campaign}/pause", state="running"), _MANAGERS),
+    ("POST", "/api/campaigns/{campaign_id}/resume"): ObjectCase(
+        _campaign("/api/campaigns/{campaign}/resume", state="paused"), _MANAGERS),
+    ("POST", "/api/campaigns/{campaign_id}/stop"): ObjectCase(
+        _campaign("/api/campaigns/{campaign}/stop", state="running"), _MANAGERS),
+    ("GET", "/api/campaigns/{campaign_id}/leads"): ObjectCase(_campaign("/api/campaigns/{campaign}/leads"), _MANAGERS),
+    ("GET", "/api/campaigns/{campaign_id}/attempts.csv"): ObjectCase(
+        _campaign("/api/campaigns/{campaign}/attempts.csv"), _MANAGERS),
+    ("GET", "/api/dnc"): ObjectCase(_campaign("/api/dnc?campaign_id={campaign}"), _MANAGERS),
+    ("POST", "/api/dnc"): ObjectCase(
+        _campaign("/api/dnc", lambda w: {"phone": "+7 916 123-45-67", "campaign_id": w.sales_campaign}), _SEERS),
+    ("DELETE", "/api/dnc"): ObjectCase(_listed_number, _MANAGERS),
+    ("POST", "/api/dnc/import"): ObjectCase(
+        _campaign("/api/dnc/import?campaign_id={campaign}"), _MANAGERS, passes=_past_the_rights_gate),
+})

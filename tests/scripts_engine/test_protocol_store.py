@@ -103,7 +103,7 @@ async def test_a_walk_through_the_store_matches_the_pure_runner_step_by_step(db:
         assert runner.current(session.state) == runner.current(expected)
     assert session.record.status == "finished" and session.record.finished_at is not None
     assert [o["kind"] for o in session.record.outcomes] == ["lead_failed"]
-    assert session.record.outcomes[0]["applied"] is False and "pending" in session.record.outcomes[0]["note"]
+    assert session.record.outcomes[0]["applied"] is False and "not a campaign call" in session.record.outcomes[0]["note"]
 
 
 async def test_a_new_store_resumes_where_the_call_dropped_and_ends_like_an_uninterrupted_walk(db: Database) -> None:

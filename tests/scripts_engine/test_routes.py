@@ -99,7 +99,7 @@ async def test_a_call_step_by_step_over_http(api) -> None:  # type: ignore[no-un
     assert done["status"] == "finished" and done["current"]["finished"]
     kinds = {o["kind"]: o for o in done["outcomes"]}
     assert kinds["meeting"]["applied"] and kinds["meeting"]["timezone"] == "Asia/Novosibirsk"
-    assert kinds["lead_done"]["applied"] is False and "pending" in kinds["lead_done"]["note"]
+    assert kinds["lead_done"]["applied"] is False and "not a campaign call" in kinds["lead_done"]["note"]
     card = await (await operator.get(f"/api/clients/{client_id}")).json()
     assert card["client"]["status"] == "prospect"
     assert any(h["kind"] == "interaction" and h["id"] == kinds["meeting"]["interaction_id"] for h in card["history"])

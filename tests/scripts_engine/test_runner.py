@@ -178,6 +178,7 @@ def test_proposal_draft_lists_the_products_and_marks_questions_never_asked() -> 
     state = _check_walk(COLD, VECTOR, COLD_WALKS["just_send_email"])
     draft = outcome_dicts(state)[0]
     assert draft["products"] == ["telephony", "analytics"]
+    assert draft["product_names"] == ["Телефония и запись звонков", "Отчёты и аналитика"]
     assert draft["comment"] == "Отправить на zakupki@vektor-sib.ru. Сотрудников: не спросили. Бюджет: не спросили."
 
 

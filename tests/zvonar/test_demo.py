@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from crm_core.db import Database
 from crm_core.models import Client, User
-from zvonar.demo import DEMO_USERS, load_demo
+from zvonar.demo import DEMO_USERS, banner, load_demo
 from zvonar.settings import load_settings
 
 
@@ -40,3 +40,13 @@ def test_demo_command_without_serving(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "demo data: 30 clients imported, 0 rows rejected" in proc.stdout
     assert (tmp_path / "var" / "zvonar.sqlite3").is_file()
+
+
+def test_the_banner_says_how_to_open_the_desk_as_an_operator_and_as_a_supervisor() -> None:
+    text = banner(load_settings(), "127.0.0.1", 8080)
+    assert "zvonar tui --server http://127.0.0.1:8080 --user ivanova" in text
+    assert "zvonar tui --server http://127.0.0.1:8080 --user supervisor" in text
+    # The passwords shown next to those commands are the demo users' real ones.
+    for user in DEMO_USERS:
+        if user.login in ("ivanova", "supervisor"):
+            assert f"password {user.password}" in text

@@ -32,6 +32,7 @@ def upgrade() -> None:
     sa.Column('hours', sa.JSON(), nullable=False),
     sa.Column('retry_rules', sa.JSON(), nullable=False),
     sa.Column('pacing', sa.JSON(), nullable=False),
+    sa.Column('hot_appeals', sa.Boolean(), server_default=sa.false(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
@@ -138,8 +139,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_leads_agent_id'), ['agent_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_leads_appeal_id'), ['appeal_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_leads_client_id'), ['client_id'], unique=False)
-        batch_op.create_index('ix_leads_due', ['campaign_id', 'state', 'priority', 'next_try_at'], unique=False)
+        # The order lease_leads takes leads in (crm_core/models/campaigns.py).
+        batch_op.create_index('ix_leads_due', ['campaign_id', 'state', sa.text('priority DESC'), 'due_by', 'next_try_at', 'id'],
+                              unique=False)
         batch_op.create_index('ix_leads_lease', ['state', 'lease_expires_at'], unique=False)
+        batch_op.create_index('ix_leads_phone_e164', ['phone_e164'], unique=False)
         batch_op.create_index(batch_op.f('ix_leads_list_id'), ['list_id'], unique=False)
 
     op.create_table('attempts',
@@ -189,6 +193,7 @@ def downgrade() -> None:
     op.drop_table('attempts')
     with op.batch_alter_table('leads', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_leads_list_id'))
+        batch_op.drop_index('ix_leads_phone_e164')
         batch_op.drop_index('ix_leads_lease')
         batch_op.drop_index('ix_leads_due')
         batch_op.drop_index(batch_op.f('ix_leads_client_id'))

@@ -1,0 +1,786 @@
+"""Leads in the store: leased to one dialer at a time, dialled, finished, disposed; hot leads.
+
+A lead goes ready -> leased (a dialer holds it until ``lease_expires_at``) -> dialing (an
+attempt row exists: the Originate is about to go out) -> ready | done | failed | dnc.
+Every step is one transaction, so a dialer killed at any moment loses no lead and dials
+none twice: an expired lease comes back on the next lease call, an attempt left in
+``dialing`` is closed as ``lost`` by ``recover_dialing`` and rescheduled, never redialled
+at once.
+
+The rules (calling windows, retry delays, pacing) are the dialer's: these functions take
+their results as plain values. On PostgreSQL leasing is ``SELECT ... FOR UPDATE SKIP
+LOCKED`` then UPDATE in the same transaction, so concurrent dialers never take the same
+lead and never wait for each other; on SQLite every lease-changing transaction starts
+with ``BEGIN IMMEDIATE`` (one writer at a time), which gives the same guarantee.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, func, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from crm_core.db import Database
+from crm_core.errors import (
+    AppealNotFound,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    LeadNotFound,
+    LeadOnDnc,
+    LeaseLost,
+    UnknownDisposition,
+)
+from crm_core.models import (
+    ATTEMPT_OUTCOMES,
+    CAMPAIGN_MODES,
+    Appeal,
+    Attempt,
+    Call,
+    Campaign,
+    CampaignAgent,
+    CampaignList,
+    Client,
+    ClientReassignment,
+    Disposition,
+    Lead,
+    Phone,
+    Role,
+    User,
+    utcnow,
+)
+from crm_core.regions import client_timezone
+from crm_core.rights import Actor
+from crm_core.services import dnc as dnc_service
+from crm_core.services.campaigns import LeadView, dnc_listed, lead_view, load_campaign
+from crm_core.services.clients import check_aware, clean_text, fits_id
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "CALLBACK_PRIORITY", "HOT_PRIORITY", "HOT_WITHIN", "AgentCandidate", "FinishedAttempt", "LeadView", "LeasedLead",
+    "OverdueHotLead", "add_hot_lead", "escalate_hot_lead", "escalation_candidates", "finish_attempt",
+    "hot_lead_for_appeal", "lease_leads", "lead_zones", "overdue_hot_leads", "reclaim_expired_leases",
+    "recover_dialing", "release_lead", "set_disposition", "start_attempt",
+]
+
+# Hot appeals asking for a call back outrank everything; personal callbacks outrank list leads.
+HOT_PRIORITY = 100
+CALLBACK_PRIORITY = 50
+# Bitrix24 teaches users that a requested callback is due within ten minutes.
+HOT_WITHIN = timedelta(minutes=10)
+MAX_LEASE = 1000
+MAX_LEASE_SECONDS = 3600
+MAX_CALLBACK_AHEAD = timedelta(days=90)
+HOT_LIST_NAME = "Обращения: перезвонить"
+_OWNER = re.compile(r"^[\w.:@\-]{1,64}$")
+_ACTION_ID = re.compile(r"^[\x21-\x7e]{1,64}$")
+# Best first: what the dialer takes next (and what the supervisor's lead list shows first).
+BEST_FIRST = (Lead.priority.desc(), Lead.due_by.asc().nulls_last(), Lead.next_try_at.asc().nulls_last(), Lead.id.asc())
+LEAD_END_STATES = ("ready", "done", "failed", "dnc")
+
+
+@dataclass(frozen=True)
+class LeasedLead:
+    """A lead a dialer now holds: everything it needs to decide and to dial."""
+
+    id: int
+    campaign_id: int
+    client_id: int
+    client_name: str
+    phone_e164: str
+    timezone: str | None
+    attempts: int
+    priority: int
+    appeal_id: int | None
+    agent_id: int | None
+    due_by: datetime | None
+    abandon_hold_until: datetime | None
+    lease_owner: str
+    lease_expires_at: datetime
+
+    @property
+    def lead_id(self) -> int:
+        return self.id
+
+    @property
+    def phone(self) -> str:
+        return self.phone_e164
+
+
+@dataclass(frozen=True)
+class FinishedAttempt:
+    """What ``finish_attempt`` did: ``applied`` is False for a repeat or an attempt already overtaken."""
+
+    attempt_id: int
+    lead_id: int
+    campaign_id: int
+    outcome: str
+    lead_state: str
+    applied: bool
+
+
+def _check_owner(owner: str) -> None:
+    if not isinstance(owner, str) or not _OWNER.match(owner):
+        raise InvalidInput("owner must be 1-64 characters: letters, digits and . : @ _ -")
+
+
+def _check_now(now: datetime) -> datetime:
+    if not isinstance(now, datetime) or now.tzinfo is None:
+        raise InvalidInput("now must be an aware datetime")
+    return now
+
+
+async def _write_lock(s: AsyncSession, db: Database) -> None:
+    """SQLite: take the write lock now (one writer at a time), so the read and the write that follows are atomic."""
+    if db.is_sqlite:
+        await s.execute(text("BEGIN IMMEDIATE"))
+
+
+async def _lock_lead(s: AsyncSession, lead_id: int) -> Lead | None:
+    if not fits_id(lead_id):
+        return None
+    stmt = select(Lead).where(Lead.id == lead_id).with_for_update().execution_options(populate_existing=True)
+    return (await s.execute(stmt)).scalar_one_or_none()
+
+
+# --- leases ---------------------------------------------------------------------------------------
+
+
+async def _reclaim(s: AsyncSession, db: Database, now: datetime, campaign_id: int | None) -> int:
+    """Leases past their expiry go back to ready (their dialer died or forgot them)."""
+    expired = select(Lead.id).where(Lead.state == "leased", Lead.lease_expires_at <= now)
+    if campaign_id is not None:
+        expired = expired.where(Lead.campaign_id == campaign_id)
+    if db.is_postgres:
+        expired = expired.with_for_update(skip_locked=True)
+    ids = list((await s.execute(expired.limit(MAX_LEASE))).scalars())
+    if not ids:
+        return 0
+    await s.execute(
+        update(Lead).where(Lead.id.in_(ids), Lead.state == "leased")
+        .values(state="ready", lease_owner=None, lease_expires_at=None, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    log.info("leads.reclaimed count=%s campaign=%s", len(ids), campaign_id)
+    return len(ids)
+
+
+async def reclaim_expired_leases(db: Database, now: datetime) -> int:
+    """Every expired lease, in every campaign, back to ready; returns how many."""
+    _check_now(now)
+    async with db.transaction() as s:
+        await _write_lock(s, db)
+        return await _reclaim(s, db, now, None)
+
+
+def _zone_clause(open_zones: Iterable[str | None]) -> ColumnElement[bool]:
+    zones = set(open_zones)
+    known = sorted(z for z in zones if z is not None)
+    parts = []
+    if known:
+        parts.append(Lead.timezone.in_(known))
+    if None in zones:
+        parts.append(Lead.timezone.is_(None))
+    return or_(*parts)
+
+
+def _due(
+    campaign_id: int, now: datetime, open_zones: Iterable[str | None] | None, agent_id: int | None,
+    agent_guaranteed: bool,
+) -> list[ColumnElement[bool]]:
+    where = [
+        Lead.campaign_id == campaign_id,
+        Lead.state == "ready",
+        or_(Lead.next_try_at.is_(None), Lead.next_try_at <= now),
+        ~dnc_listed(Lead.phone_e164, Lead.campaign_id),
+    ]
+    if not agent_guaranteed:
+        where.append(or_(Lead.abandon_hold_until.is_(None), Lead.abandon_hold_until <= now))
+    if agent_id is None:
+        where.append(Lead.agent_id.is_(None))
+    else:
+        where.append(or_(Lead.agent_id.is_(None), Lead.agent_id == agent_id))
+    if open_zones is not None:
+        where.append(_zone_clause(open_zones))
+    return where
+
+
+async def lease_leads(
+    db: Database,
+    campaign_id: int,
+    owner: str,
+    now: datetime,
+    limit: int,
+    lease_seconds: float,
+    open_zones: Iterable[str | None] | None = None,
+    agent_id: int | None = None,
+    *,
+    agent_guaranteed: bool = False,
+) -> list[LeasedLead]:
+    """Lease up to ``limit`` due leads of a running campaign to ``owner``, best first: the ONLY way to pick leads.
+
+    Due: ready, ``next_try_at`` passed, no abandon hold (unless ``agent_guaranteed``: the
+    call is for ``agent_id``, who waits), not on a DNC list, in ``open_zones`` (None: any),
+    and not pinned to another agent (``agent_id`` None: unpinned leads only; an agent id:
+    theirs and unpinned). Expired leases of the campaign are reclaimed first.
+    """
+    _check_owner(owner)
+    _check_now(now)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_LEASE:
+        raise InvalidInput(f"limit must be 0..{MAX_LEASE}")
+    if not 0 < lease_seconds <= MAX_LEASE_SECONDS:
+        raise InvalidInput(f"lease_seconds must be above 0 and at most {MAX_LEASE_SECONDS}")
+    if agent_guaranteed and agent_id is None:
+        raise InvalidInput("agent_guaranteed needs the agent_id the call is for")
+    zones = None if open_zones is None else set(open_zones)
+    if limit == 0 or (zones is not None and not zones) or not fits_id(campaign_id):
+        return []
+    expires = now + timedelta(seconds=lease_seconds)
+    async with db.transaction() as s:
+        await _write_lock(s, db)
+        if await s.scalar(select(Campaign.state).where(Campaign.id == campaign_id)) != "running":
+            return []
+        await _reclaim(s, db, now, campaign_id)
+        pick = select(Lead.id).where(*_due(campaign_id, now, zones, agent_id, agent_guaranteed))
+        pick = pick.order_by(*BEST_FIRST).limit(limit)
+        if db.is_postgres:
+            # Rows another dialer is leasing right now are skipped, not waited for; a row it has
+            # just leased fails the re-checked WHERE (state) and is not returned.
+            pick = pick.with_for_update(skip_locked=True, of=Lead)
+        ids = list((await s.execute(pick)).scalars())
+        if not ids:
+            return []
+        await s.execute(
+            update(Lead).where(Lead.id.in_(ids), Lead.state == "ready")
+            .values(state="leased", lease_owner=owner, lease_expires_at=expires, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        rows = await s.execute(
+            select(Lead, Client.name).join(Client, Client.id == Lead.client_id)
+            .where(Lead.id.in_(ids), Lead.lease_owner == owner, Lead.state == "leased")
+            .execution_options(populate_existing=True)
+        )
+        found = {lead.id: (lead, name) for lead, name in rows}
+    order = {lead_id: i for i, lead_id in enumerate(ids)}
+    leased = [
+        LeasedLead(
+            id=lead.id, campaign_id=lead.campaign_id, client_id=lead.client_id, client_name=name,
+            phone_e164=lead.phone_e164, timezone=lead.timezone, attempts=lead.attempts, priority=lead.priority,
+            appeal_id=lead.appeal_id, agent_id=lead.agent_id, due_by=lead.due_by,
+            abandon_hold_until=lead.abandon_hold_until, lease_owner=owner, lease_expires_at=expires,
+        )
+        for lead, name in sorted(found.values(), key=lambda row: order[row[0].id])
+    ]
+    if leased:
+        log.debug("leads.leased campaign=%s owner=%s count=%s", campaign_id, owner, len(leased))
+    return leased
+
+
+async def release_lead(
+    db: Database, lead_id: int, owner: str, now: datetime, state: str = "ready", next_try_at: datetime | None = None,
+    reason: str | None = None, *, skipped_by: int | None = None,
+) -> bool:
+    """Give back a lead leased and not dialled (outside its window now, on a DNC list, a preview skip).
+
+    ``state`` ready (again at ``next_try_at``), dnc or failed. ``skipped_by``: the operator
+    who skipped it in preview; the skip is kept as an attempt with outcome ``skipped`` and
+    the reason. False if the lease is no longer ``owner``'s.
+    """
+    _check_owner(owner)
+    _check_now(now)
+    if state not in ("ready", "dnc", "failed"):
+        raise InvalidInput("a released lead becomes ready, dnc or failed")
+    check_aware(next_try_at, "next_try_at")
+    why = clean_text(reason, "reason", 300)
+    async with db.transaction() as s:
+        await _write_lock(s, db)
+        lead = await _lock_lead(s, lead_id)
+        if lead is None or lead.state != "leased" or lead.lease_owner != owner:
+            return False
+        lead.state = state
+        lead.next_try_at = next_try_at if state == "ready" else None
+        lead.lease_owner = None
+        lead.lease_expires_at = None
+        lead.updated_at = now
+        if skipped_by is not None:
+            lead.last_outcome = "skipped"
+            s.add(Attempt(campaign_id=lead.campaign_id, lead_id=lead.id, action_id=f"skip-{lead.id}-{now.timestamp():.6f}",
+                          phone_e164=lead.phone_e164, mode="preview", dialer_id=owner, agent_id=skipped_by,
+                          started_at=now, ended_at=now, outcome="skipped", comment=why))
+    log.info("leads.released lead=%s owner=%s state=%s reason=%s", lead_id, owner, state, why)
+    return True
+
+
+# --- attempts -------------------------------------------------------------------------------------
+
+
+async def start_attempt(
+    db: Database, lead_id: int, owner: str, action_id: str, mode: str, now: datetime, agent_id: int | None = None,
+) -> int:
+    """leased -> dialing, attempts + 1 and the attempt row, in ONE transaction; call it BEFORE the Originate.
+
+    Raises LeaseLost if the lead is no longer leased by ``owner`` (do not dial), and
+    LeadOnDnc (a LeaseLost) if its number is on a DNC list now: the lead becomes ``dnc``.
+    Returns the attempt id.
+    """
+    _check_owner(owner)
+    _check_now(now)
+    if not isinstance(action_id, str) or not _ACTION_ID.match(action_id):
+        raise InvalidInput("action_id must be 1-64 printable ASCII characters")
+    if mode not in CAMPAIGN_MODES:
+        raise InvalidInput(f"mode must be one of {', '.join(CAMPAIGN_MODES)}")
+    on_dnc = False
+    try:
+        async with db.transaction() as s:
+            await _write_lock(s, db)
+            lead = await _lock_lead(s, lead_id)
+            if lead is None or lead.state != "leased" or lead.lease_owner != owner:
+                raise LeaseLost(f"lead {lead_id} is not leased by {owner} (any more)")
+            if agent_id is not None and (not fits_id(agent_id) or await s.get(User, agent_id) is None):
+                raise InvalidInput(f"agent_id: no user {str(agent_id)[:20]}")
+            if await s.scalar(select(Attempt.id).where(Attempt.action_id == action_id)) is not None:
+                raise Conflict(f"action_id {action_id!r} was used by another attempt")
+            if await dnc_service.is_dnc_in(s, lead.phone_e164, lead.campaign_id):
+                on_dnc = True
+                lead.state, lead.lease_owner, lead.lease_expires_at, lead.updated_at = "dnc", None, None, now
+            else:
+                attempt = Attempt(
+                    campaign_id=lead.campaign_id, lead_id=lead.id, action_id=action_id, phone_e164=lead.phone_e164,
+                    mode=mode, dialer_id=owner, agent_id=agent_id or lead.agent_id, started_at=now,
+                )
+                s.add(attempt)
+                lead.state = "dialing"
+                lead.attempts += 1
+                lead.lease_expires_at = None
+                lead.last_outcome = None
+                lead.updated_at = now
+                await s.flush()
+                attempt_id = attempt.id
+    except IntegrityError as exc:
+        # The same action id taken at the same moment, or an agent that is no user.
+        raise Conflict(f"attempt {action_id!r} conflicts with what is stored") from exc
+    if on_dnc:
+        log.info("leads.dnc_at_dial lead=%s owner=%s", lead_id, owner)
+        raise LeadOnDnc(f"lead {lead_id}: the number is on a do-not-call list; not dialled")
+    return attempt_id
+
+
+def _disposition_state(d: Disposition) -> str:
+    if not d.final:
+        return "ready"
+    if d.add_to_dnc:
+        return "dnc"
+    return "done" if d.success else "failed"
+
+
+async def _newest_attempt_id(s: AsyncSession, lead_id: int) -> int | None:
+    return await s.scalar(select(func.max(Attempt.id)).where(Attempt.lead_id == lead_id))
+
+
+async def finish_attempt(
+    db: Database,
+    action_id: str,
+    outcome: str,
+    now: datetime,
+    *,
+    call_id: int | None = None,
+    ring_seconds: float | None = None,
+    talk_seconds: int | None = None,
+    answered_at: datetime | None = None,
+    next_try_at: datetime | None = None,
+    lead_state: str | None = None,
+    abandon_hold_until: datetime | None = None,
+    agent_id: int | None = None,
+) -> FinishedAttempt | None:
+    """Record an attempt's real outcome and move its lead on; idempotent by ``action_id``.
+
+    ``lead_state``/``next_try_at``/``abandon_hold_until`` are the retry rules' answer
+    (dialer.retries.after_outcome); without ``lead_state`` an answered lead is done and any
+    other is ready. A disposition the operator set during the call wins over them. A repeat
+    changes nothing; a real outcome may replace ``lost`` (the lead moves only if nothing
+    newer happened to it). None for an unknown action id.
+    """
+    _check_now(now)
+    if outcome not in ATTEMPT_OUTCOMES:
+        raise InvalidInput(f"outcome must be one of {', '.join(ATTEMPT_OUTCOMES)}")
+    if lead_state is not None and lead_state not in LEAD_END_STATES:
+        raise InvalidInput(f"lead_state must be one of {', '.join(LEAD_END_STATES)}")
+    for name, value in (("next_try_at", next_try_at), ("answered_at", answered_at), ("abandon_hold_until", abandon_hold_until)):
+        check_aware(value, name)
+    if not isinstance(action_id, str) or not _ACTION_ID.match(action_id):
+        return None
+    async with db.transaction() as s:
+        await _write_lock(s, db)
+        attempt = (await s.execute(
+            select(Attempt).where(Attempt.action_id == action_id).with_for_update()
+        )).scalar_one_or_none()
+        if attempt is None:
+            return None
+        lead = await _lock_lead(s, attempt.lead_id)
+        assert lead is not None
+        if attempt.outcome is not None and attempt.outcome != "lost":
+            return FinishedAttempt(attempt.id, lead.id, lead.campaign_id, attempt.outcome, lead.state, False)
+        was_lost = attempt.outcome == "lost"
+        attempt.outcome = outcome
+        attempt.ended_at = now
+        if call_id is not None and fits_id(call_id) and await s.get(Call, call_id) is not None:
+            attempt.call_id = call_id
+        attempt.ring_seconds = ring_seconds
+        attempt.talk_seconds = talk_seconds
+        attempt.answered_at = answered_at
+        if agent_id is not None and fits_id(agent_id) and await s.get(User, agent_id) is not None:
+            attempt.agent_id = agent_id
+        newest = await _newest_attempt_id(s, lead.id) == attempt.id
+        moves = newest and (lead.state == "dialing" or (was_lost and lead.state == "ready"))
+        if moves:
+            lead.last_outcome = outcome
+            lead.lease_owner = None
+            lead.lease_expires_at = None
+            lead.updated_at = now
+            disposition = None
+            if attempt.disposition_code is not None:
+                disposition = (await s.execute(select(Disposition).where(
+                    Disposition.campaign_id == lead.campaign_id, Disposition.code == attempt.disposition_code))).scalar_one_or_none()
+            if disposition is not None:
+                lead.state = _disposition_state(disposition)  # next_try_at was set with the disposition
+            else:
+                lead.state = lead_state or ("done" if outcome == "answered" else "ready")
+                lead.next_try_at = next_try_at if lead.state == "ready" else None
+            if abandon_hold_until is not None:
+                lead.abandon_hold_until = abandon_hold_until
+            if outcome == "answered" and lead.appeal_id is not None:
+                await _appeal_status(s, lead.appeal_id, "in_work", ("new",))
+        result = FinishedAttempt(attempt.id, lead.id, lead.campaign_id, outcome, lead.state, moves)
+    log.info("leads.finished action=%s lead=%s outcome=%s state=%s applied=%s",
+             action_id, result.lead_id, outcome, result.lead_state, result.applied)
+    return result
+
+
+async def _appeal_status(s: AsyncSession, appeal_id: int, status: str, from_statuses: tuple[str, ...]) -> None:
+    await s.execute(update(Appeal).where(Appeal.id == appeal_id, Appeal.status.in_(from_statuses)).values(status=status)
+                    .execution_options(synchronize_session=False))
+
+
+async def recover_dialing(
+    db: Database, owner: str | None, now: datetime, older_than_seconds: float, *, retry_after_seconds: float = 3600.0,
+) -> list[int]:
+    """Attempts a dead dialer left open: outcome ``lost``, their leads ready again after ``retry_after_seconds``.
+
+    ``owner`` None: every dialer's attempts older than ``older_than_seconds``. Returns the
+    lead ids rescheduled (never redialled at once: the call may have reached the client).
+    """
+    _check_now(now)
+    if owner is not None:
+        _check_owner(owner)
+    if older_than_seconds < 0 or retry_after_seconds < 0:
+        raise InvalidInput("older_than_seconds and retry_after_seconds must not be negative")
+    cutoff = now - timedelta(seconds=older_than_seconds)
+    retry_at = now + timedelta(seconds=retry_after_seconds)
+    recovered: list[int] = []
+    async with db.transaction() as s:
+        await _write_lock(s, db)
+        stmt = select(Attempt).where(Attempt.outcome.is_(None), Attempt.started_at <= cutoff)
+        if owner is not None:
+            stmt = stmt.where(Attempt.dialer_id == owner)
+        if db.is_postgres:
+            stmt = stmt.with_for_update(skip_locked=True)
+        for attempt in (await s.execute(stmt.order_by(Attempt.id))).scalars():
+            attempt.outcome = "lost"
+            attempt.ended_at = now
+            lead = await _lock_lead(s, attempt.lead_id)
+            if lead is None or lead.state != "dialing" or await _newest_attempt_id(s, lead.id) != attempt.id:
+                continue
+            lead.state = "ready"
+            lead.next_try_at = retry_at
+            lead.last_outcome = "lost"
+            lead.lease_owner = None
+            lead.lease_expires_at = None
+            lead.updated_at = now
+            recovered.append(lead.id)
+    if recovered:
+        log.warning("leads.recovered owner=%s leads=%s", owner, recovered)
+    return recovered
+
+
+# --- the operator's wrap-up -----------------------------------------------------------------------
+
+
+async def set_disposition(
+    db: Database, actor: Actor, campaign_id: int, lead_id: int, code: str, comment: str | None = None,
+    callback_at: datetime | None = None, *, now: datetime | None = None,
+) -> LeadView:
+    """The operator's wrap-up: final (done / failed / dnc) or retried (at ``callback_at`` or after the code's delay).
+
+    An operator must be the campaign's agent and the call theirs; a callback time pins the
+    lead to them (a personal callback). An ``add_to_dnc`` code puts the number on the
+    campaign's DNC list. Set during the call, the lead moves when the call ends.
+    """
+    moment = check_aware(now, "now") or utcnow()
+    check_aware(callback_at, "callback_at")
+    note = clean_text(comment, "comment", 2000)
+    if not isinstance(code, str) or not code:
+        raise InvalidInput("code is required")
+    async with db.transaction() as s:
+        await _write_lock(s, db)
+        campaign = await load_campaign(s, actor, campaign_id)
+        lead = await _lock_lead(s, lead_id)
+        if lead is None or lead.campaign_id != campaign.id:
+            raise LeadNotFound(f"no lead {lead_id} in campaign {campaign.id}")
+        disposition = (await s.execute(select(Disposition).where(
+            Disposition.campaign_id == campaign.id, Disposition.code == code))).scalar_one_or_none()
+        if disposition is None:
+            known = (await s.execute(select(Disposition.code).where(Disposition.campaign_id == campaign.id)
+                                     .order_by(Disposition.id))).scalars()
+            raise UnknownDisposition(f"code {code[:40]!r} is not a disposition of this campaign: {', '.join(known)}")
+        if callback_at is not None:
+            if disposition.final:
+                raise InvalidInput(f"callback_at: {disposition.name!r} is final; a callback needs a disposition that is retried")
+            if not moment < callback_at <= moment + MAX_CALLBACK_AHEAD:
+                raise InvalidInput("callback_at must be in the future, at most 90 days ahead")
+        attempt = (await s.execute(
+            select(Attempt).where(Attempt.lead_id == lead.id).order_by(Attempt.id.desc()).limit(1).with_for_update()
+        )).scalar_one_or_none()
+        operator = actor.role in (Role.operator, Role.manager)
+        if operator:
+            if attempt is None or (attempt.agent_id is not None and attempt.agent_id != actor.user_id):
+                raise Forbidden("only the operator who took the call sets its disposition")
+        if attempt is not None:
+            attempt.disposition_code = disposition.code
+            attempt.comment = note if note is not None else attempt.comment
+            if attempt.agent_id is None and operator:
+                attempt.agent_id = actor.user_id
+        lead.disposition_code = disposition.code
+        lead.updated_at = moment
+        target = _disposition_state(disposition)
+        if target == "ready":
+            lead.next_try_at = callback_at or moment + timedelta(minutes=disposition.retry_minutes or 60)
+            if callback_at is not None and operator:
+                lead.agent_id = actor.user_id
+                lead.priority = max(lead.priority, CALLBACK_PRIORITY)
+        else:
+            lead.next_try_at = None
+        if disposition.add_to_dnc:
+            await dnc_service.add_in(s, actor.user_id, lead.phone_e164, campaign.id,
+                                     f"Диспозиция «{disposition.name}»", "disposition", moment)
+        in_call = lead.state == "dialing" and attempt is not None and attempt.outcome is None
+        if not in_call:
+            # Leased by a dialer that has not dialled yet: its start_attempt now finds the lease lost.
+            lead.state = target
+            lead.lease_owner = None
+            lead.lease_expires_at = None
+        if lead.appeal_id is not None and disposition.final:
+            await _appeal_status(s, lead.appeal_id, "done" if disposition.success else "lost", ("new", "in_work"))
+        await s.flush()
+        name = await s.scalar(select(Client.name).where(Client.id == lead.client_id))
+        view = lead_view(lead, name or "")
+    log.info("leads.disposition lead=%s code=%s state=%s by=%s", lead_id, code, view.state, actor.login)
+    return view
+
+
+# --- hot leads (обращения с просьбой перезвонить) -----------------------------------------------------
+
+
+async def _hot_list(s: AsyncSession, campaign_id: int) -> CampaignList:
+    found = (await s.execute(select(CampaignList).where(
+        CampaignList.campaign_id == campaign_id, CampaignList.kind == "appeal").limit(1))).scalar_one_or_none()
+    if found is None:
+        found = CampaignList(campaign_id=campaign_id, kind="appeal", name=HOT_LIST_NAME, definition={})
+        s.add(found)
+        await s.flush()
+    return found
+
+
+async def _appeal_phone(s: AsyncSession, appeal: Appeal) -> str | None:
+    """The number to call back: the appeal's contact's, else the client's own first, else any contact's."""
+    if appeal.contact_id is not None:
+        phone = await s.scalar(select(Phone.e164).where(Phone.contact_id == appeal.contact_id).order_by(Phone.id).limit(1))
+        if phone:
+            return phone
+    return await s.scalar(select(Phone.e164).where(Phone.client_id == appeal.client_id)
+                          .order_by(Phone.contact_id.is_not(None), Phone.id).limit(1))
+
+
+async def _put_hot_lead(
+    s: AsyncSession, appeal: Appeal, campaign_id: int, now: datetime, due_by: datetime,
+) -> Lead | None:
+    phone = await _appeal_phone(s, appeal)
+    if phone is None:
+        log.info("leads.hot_skipped appeal=%s reason=no_phone", appeal.id)
+        return None
+    if await dnc_service.is_dnc_in(s, phone, campaign_id):
+        log.info("leads.hot_skipped appeal=%s reason=dnc", appeal.id)
+        return None
+    lead = (await s.execute(select(Lead).where(Lead.campaign_id == campaign_id, Lead.phone_e164 == phone)
+                            .with_for_update())).scalar_one_or_none()
+    if lead is None:
+        client = await s.get(Client, appeal.client_id)
+        assert client is not None
+        hot_list = await _hot_list(s, campaign_id)
+        lead = Lead(campaign_id=campaign_id, list_id=hot_list.id, client_id=client.id, phone_e164=phone,
+                    timezone=client_timezone(client.region, client.timezone, phone), state="ready",
+                    priority=HOT_PRIORITY, attempts=0, appeal_id=appeal.id, due_by=due_by, created_at=now, updated_at=now)
+        s.add(lead)
+        hot_list.leads_added += 1
+    else:
+        # A lead of the same number already: it becomes the hot one (brought back if it had ended).
+        lead.priority = HOT_PRIORITY
+        lead.appeal_id = appeal.id
+        lead.due_by = due_by
+        lead.updated_at = now
+        if lead.state in ("ready", "done", "failed"):
+            lead.state = "ready"
+            lead.next_try_at = None
+    await s.flush()
+    log.info("leads.hot appeal=%s campaign=%s lead=%s due_by=%s", appeal.id, campaign_id, lead.id, due_by.isoformat())
+    return lead
+
+
+async def hot_lead_for_appeal(s: AsyncSession, appeal: Appeal, now: datetime) -> Lead | None:
+    """In the caller's transaction: a callback-requested appeal becomes a hot lead of a running hot campaign.
+
+    The campaign: running with ``hot_appeals`` on, of the team of the client's responsible
+    user first, then one of no team; the oldest of those. None if there is none (the
+    appeal's 10-minute callback is then the manager's, as before).
+    """
+    if not appeal.callback_requested:
+        return None
+    team = await s.scalar(select(User.team_id).join(Client, Client.responsible_id == User.id)
+                          .where(Client.id == appeal.client_id))
+    same_team = Campaign.team_id == team if team is not None else Campaign.team_id.is_(None)
+    campaign_id = await s.scalar(
+        select(Campaign.id).where(Campaign.state == "running", Campaign.hot_appeals.is_(True),
+                                  or_(Campaign.team_id.is_(None), same_team))
+        .order_by(same_team.desc(), Campaign.id).limit(1)
+    )
+    if campaign_id is None:
+        return None
+    due = appeal.callback_due_at or (appeal.created_at or now) + HOT_WITHIN
+    return await _put_hot_lead(s, appeal, campaign_id, now, due)
+
+
+async def add_hot_lead(
+    db: Database, appeal_id: int, campaign_id: int, now: datetime, due_by: datetime | None = None,
+) -> LeadView | None:
+    """Make an appeal a hot lead of this campaign, due by ``due_by`` (default: 10 minutes from now); a system path."""
+    _check_now(now)
+    check_aware(due_by, "due_by")
+    async with db.transaction() as s:
+        await _write_lock(s, db)
+        await load_campaign(s, None, campaign_id)
+        appeal = await s.get(Appeal, appeal_id) if fits_id(appeal_id) else None
+        if appeal is None:
+            raise AppealNotFound()
+        lead = await _put_hot_lead(s, appeal, campaign_id, now, due_by or now + HOT_WITHIN)
+        if lead is None:
+            return None
+        name = await s.scalar(select(Client.name).where(Client.id == lead.client_id))
+        return lead_view(lead, name or "")
+
+
+@dataclass(frozen=True)
+class OverdueHotLead:
+    """A hot lead nobody dialled by its due time: to escalate (dialer/hot_leads.py)."""
+
+    lead_id: int
+    campaign_id: int
+    team_id: int | None
+    appeal_id: int
+    client_id: int
+    responsible_id: int | None
+    agent_id: int | None
+    due_by: datetime
+
+
+@dataclass(frozen=True)
+class AgentCandidate:
+    """An operator a hot lead may be handed to: on the campaign or not, how many hot leads they hold."""
+
+    user_id: int
+    assigned: bool
+    hot_leads: int
+
+
+async def overdue_hot_leads(db: Database, now: datetime) -> list[OverdueHotLead]:
+    """Hot leads of running campaigns still waiting (ready) past their due time, most overdue first."""
+    _check_now(now)
+    async with db.reading() as s:
+        rows = await s.execute(
+            select(Lead.id, Lead.campaign_id, Campaign.team_id, Lead.appeal_id, Lead.client_id, Client.responsible_id,
+                   Lead.agent_id, Lead.due_by)
+            .join(Campaign, Campaign.id == Lead.campaign_id)
+            .join(Client, Client.id == Lead.client_id)
+            .where(Lead.appeal_id.is_not(None), Lead.state == "ready", Lead.due_by < now, Campaign.state == "running")
+            .order_by(Lead.due_by, Lead.id)
+        )
+        return [OverdueHotLead(*row) for row in rows]
+
+
+async def escalation_candidates(db: Database, campaign_id: int) -> list[AgentCandidate]:
+    """Active operators and managers of the campaign's team (or its agents, with no team), with their hot load."""
+    async with db.reading() as s:
+        campaign = await load_campaign(s, None, campaign_id)
+        assigned = set((await s.execute(
+            select(CampaignAgent.user_id).where(CampaignAgent.campaign_id == campaign.id))).scalars())
+        who = [User.is_active.is_(True), User.role.in_((Role.operator, Role.manager))]
+        who.append(User.team_id == campaign.team_id if campaign.team_id is not None else User.id.in_(sorted(assigned) or [-1]))
+        users = list((await s.execute(select(User.id).where(*who).order_by(User.id))).scalars())
+        load = dict((await s.execute(
+            select(Lead.agent_id, func.count()).where(Lead.agent_id.in_(users or [-1]), Lead.appeal_id.is_not(None),
+                                                     Lead.state.in_(("ready", "leased", "dialing")))
+            .group_by(Lead.agent_id))).all())
+    return [AgentCandidate(u, u in assigned, int(load.get(u, 0))) for u in users]
+
+
+async def escalate_hot_lead(
+    db: Database, lead_id: int, to_user_id: int, now: datetime, due_by: datetime | None = None,
+    reason: str = "Обращение не обработано за 10 минут",
+) -> LeadView | None:
+    """Hand an overdue hot lead to another operator (the Bitrix24 flow): pinned to them, due again in 10 minutes.
+
+    A "primary" client (the card the appeal created) is reassigned to them too, with a
+    history row in the supervisor's (the campaign's creator's) name. None if the lead is
+    no longer waiting and overdue (someone took it meanwhile).
+    """
+    _check_now(now)
+    check_aware(due_by, "due_by")
+    async with db.transaction() as s:
+        await _write_lock(s, db)
+        lead = await _lock_lead(s, lead_id)
+        if lead is None or lead.appeal_id is None or lead.state != "ready" or lead.due_by is None or lead.due_by >= now:
+            return None
+        user = await s.get(User, to_user_id) if fits_id(to_user_id) else None
+        if user is None or not user.is_active:
+            raise InvalidInput(f"user {to_user_id} cannot take the lead")
+        previous = lead.agent_id
+        lead.agent_id = user.id
+        lead.due_by = due_by or now + HOT_WITHIN
+        lead.priority = max(lead.priority, HOT_PRIORITY)
+        lead.updated_at = now
+        client = await s.get(Client, lead.client_id)
+        campaign = await s.get(Campaign, lead.campaign_id)
+        assert client is not None and campaign is not None
+        if client.status == "primary" and client.responsible_id != user.id and campaign.created_by_id is not None:
+            s.add(ClientReassignment(client_id=client.id, from_user_id=client.responsible_id, to_user_id=user.id,
+                                     by_user_id=campaign.created_by_id, reason=reason[:500], at=now))
+            client.responsible_id = user.id
+            client.updated_at = now
+        await s.flush()
+        view = lead_view(lead, client.name)
+    log.warning("leads.hot_escalated lead=%s from=%s to=%s due_by=%s", lead_id, previous, to_user_id,
+                view.due_by.isoformat() if view.due_by else None)
+    return view
+
+
+async def lead_zones(db: Database, campaign_id: int) -> set[str | None]:
+    """The zones of the campaign's leads still to dial: what the calling window is asked about."""
+    async with db.reading() as s:
+        rows = await s.execute(select(Lead.timezone).where(
+            Lead.campaign_id == campaign_id, Lead.state.in_(("ready", "leased"))).distinct())
+        return set(rows.scalars())

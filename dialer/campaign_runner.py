@@ -1,0 +1,752 @@
+"""The live campaign runner: every running campaign paced once a second and on every call or agent event.
+
+One ``Dialer`` per process (started next to the AMI bridge by zvonar/telephony.py). It
+polls the store for running campaigns and runs one loop per campaign: build the pacing
+snapshot (the campaign queue's agents from the bridge's AgentStates, the calls in flight,
+the day's figures), ask the mode how many calls to place, lease that many leads in the
+store (open zones only), and for each one start the attempt in the store BEFORE the
+Originate goes out. Outcomes come back from the bridge (``call.ended`` on the bus, keyed
+by ActionID) and from the dialplan (UserEvent ZvonarAbandon and the OriginateResponse,
+read straight from the AMI connection); each finishes its attempt with the next try from
+the retry rules.
+
+Nothing is held only in memory: a lead is leased, dialling or finished in the store, so a
+dialer killed mid-campaign loses nothing; what it left ``dialing`` is recovered (outcome
+``lost``, rescheduled, never redialled at once) by the next dialer. The decisions are the
+pure functions of dialer/runner_state.py; this module only carries them out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ami_bridge.bridge import AmiBridge
+from ami_bridge.calls.originate_reasons import outcome_for_reason, parse_reason
+from ami_bridge.connection import new_action_id
+from ami_bridge.errors import AmiError
+from ami_bridge.queue_actions import InvalidQueueField, QueueActionError, send_queue_login, send_queue_logout
+from crm_core.db import Database
+from crm_core.errors import DomainError, InvalidInput, InvalidPhone, LeaseLost
+from crm_core.phones import phone_digits
+from crm_core.services import leads as leads_service
+from dialer import campaign_reads as reads
+from dialer import hot_leads, windows
+from dialer.hot_leads import Escalation
+from dialer.originates import campaign_originate, company_caller_id, preview_originate
+from dialer.owners import dead_here
+from dialer.pacing import PacingDecision, decide
+from dialer.pacing_window import OUTCOMES as WINDOW_OUTCOMES
+from dialer.pacing_window import PacingWindow
+from dialer.retries import RetryRules, after_outcome
+from dialer.runner_config import DialerConfig
+from dialer.runner_state import (
+    AgentSeen,
+    AttemptResult,
+    CampaignInfo,
+    CampaignLive,
+    LiveCall,
+    agents_by_phase,
+    agents_in_queue,
+    dials_wanted,
+    pacing_agents,
+    parse_wall,
+    state_payload,
+    stats_payload,
+)
+
+log = logging.getLogger(__name__)
+
+ZONES_TTL = 30.0
+# A state change made through the campaign routes is announced by the route right after its
+# commit; one the runner finds in the store is announced by it only if nobody did within this.
+ANNOUNCE_GRACE = 1.0
+HEARD_SECONDS = 10.0
+HEARD_KEPT = 20
+CALLBACKS_EVERY = 1.0  # how often free operators' own callbacks are looked for
+ESCALATE_EVERY = 5.0  # how often overdue hot leads are handed on (they are due within 10 minutes)
+ABANDON_AFTER = 2.0  # the dialplan's Queue(...,2): a human waits at most this long for an agent
+_ENDED = ("stopped", "draft")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def day_start(now: datetime, zone: str) -> tuple[date, datetime]:
+    """The calendar day of ``now`` in ``zone`` and its first moment in UTC."""
+    tz = ZoneInfo(zone)
+    day = now.astimezone(tz).date()
+    return day, datetime.combine(day, time(0), tzinfo=tz).astimezone(timezone.utc)
+
+
+def member_name(full_name: str, endpoint: str) -> str:
+    """A queue MemberName app_queue can keep: at most 79 bytes, no ';' or '|', no outer spaces."""
+    name = " ".join(full_name.replace(";", " ").replace("|", " ").split()) or f"Оператор {endpoint}"
+    while len(name.encode("utf-8")) > 79:
+        name = name[:-1]
+    return name.strip()
+
+
+@dataclass
+class PreviewHold:
+    """A card an operator is reading: the lead is leased to this dialer until ``until`` (monotonic)."""
+
+    lead: Any  # crm_core.services.leads.LeasedLead
+    user_id: int
+    until: float
+
+
+class CampaignRun:
+    """One campaign in this dialer: what is stored of it, its live figures, its pacing facts and its loop."""
+
+    def __init__(self, info: CampaignInfo, live: CampaignLive, window: PacingWindow) -> None:
+        self.info = info
+        self.live = live
+        self.window = window
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+        self.zones: set[str | None] = set()
+        self.zones_at = float("-inf")
+        self.logged_in: dict[str, str] = {}  # endpoint -> queue interface we put into the queue
+        self.synced_agents: tuple[int, ...] | None = None  # the assignment last put into the queue
+        self.phones: dict[str, reads.AgentPhone] = {}  # endpoint -> the assigned operator on it
+        self.phones_for: tuple[int, ...] | None = None
+        self.callbacks_at = float("-inf")
+        # State changes seen and not yet announced: (previous, new, when seen).
+        self.unannounced: list[tuple[str | None, str, float]] = []
+        self.last_stats = float("-inf")
+        self.last_tick = float("-inf")
+        self.decision: PacingDecision | None = None
+        self.rules = RetryRules()
+        self.set_rules(info)
+
+    def set_rules(self, info: CampaignInfo) -> None:
+        try:
+            self.rules = RetryRules.from_json(info.retry_rules or None)
+        except InvalidInput as exc:
+            # Stored by the campaign service after the same check; never stop a campaign over it.
+            log.warning("dialer.retry_rules_unreadable campaign_id=%s error=%s", info.id, exc)
+            self.rules = RetryRules()
+
+    @property
+    def draining(self) -> bool:
+        return self.info.state in _ENDED
+
+
+class Dialer:
+    """Runs every running campaign of the store against one AMI bridge."""
+
+    def __init__(self, db: Database, bus: Any, bridge: AmiBridge, config: DialerConfig) -> None:
+        self.db = db
+        self.bus = bus
+        self.bridge = bridge
+        self.config = config.with_owner()
+        self.owner = self.config.owner
+        self.runs: dict[int, CampaignRun] = {}
+        self.holds: dict[tuple[int, int], PreviewHold] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._sub: Any = None
+        self._wrap_since: dict[str, datetime] = {}
+        self._stopping = False
+        self._last_recovery = float("-inf")
+        self._last_escalation = float("-inf")
+        self._loop: asyncio.AbstractEventLoop | None = None
+        # States announced on the bus by others (the campaign routes), per campaign: (state, when heard).
+        self._heard: dict[int, list[tuple[str, float]]] = {}
+        self._poll_now = asyncio.Event()
+        bridge.conn.on_event(self._on_ami_event)
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def start(self) -> None:
+        """Recover what dead dialers left, then follow the store and the bus until ``stop``."""
+        self._loop = asyncio.get_running_loop()
+        self._sub = await self.bus.subscribe(["call.ended", "call.answered", "agent.state", "campaign.state"])
+        await self.recover()
+        self._tasks = [
+            asyncio.create_task(self._consume_bus(), name="dialer-bus"),
+            asyncio.create_task(self._poll_forever(), name="dialer-poll"),
+        ]
+        log.info("dialer.started owner=%s", self.owner)
+
+    async def stop(self) -> None:
+        """Stop pacing; calls still in flight are finished as ``lost`` (their outcome will not reach us)."""
+        self._stopping = True
+        tasks = [*self._tasks, *(r.task for r in self.runs.values() if r.task is not None)]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._tasks = []
+        if self._sub is not None:
+            await self._sub.close()
+        now = utcnow()
+        for run in list(self.runs.values()):
+            for call in list(run.live.calls.values()):
+                run.live.calls.pop(call.action_id, None)
+                await self._finish(run, AttemptResult(call.action_id, call.lead_id, call.attempts, "lost",
+                                                      call.ring_seconds(self._now()), None, None, None, call.agent_id), now)
+        for key in list(self.holds):
+            await self._release_hold(key, now)
+        log.info("dialer.stopped owner=%s", self.owner)
+
+    def _now(self) -> float:
+        return (self._loop or asyncio.get_running_loop()).time()
+
+    async def recover(self) -> list[int]:
+        """Attempts left ``dialing`` by dead dialers: this host's at once, others' after recover_after_seconds."""
+        self._last_recovery = self._now()
+        now = utcnow()
+        recovered: list[int] = []
+        try:
+            for owner in sorted(await reads.dialing_owners(self.db)):
+                if dead_here(owner, self.owner):
+                    recovered += await leads_service.recover_dialing(self.db, owner, now, 0)
+            recovered += await leads_service.recover_dialing(self.db, None, now, self.config.recover_after_seconds)
+        except Exception:
+            log.exception("dialer.recovery_failed")
+        if recovered:
+            log.warning("dialer.recovered leads=%d ids=%s", len(recovered), recovered[:20])
+        return recovered
+
+    async def escalate(self) -> list[Escalation]:
+        """Hot leads nobody dialled in time go to another operator (dialer/hot_leads.py); each is told on the bus."""
+        self._last_escalation = self._now()
+        done = await hot_leads.escalate_overdue(self.db, utcnow())
+        for e in done:
+            run = self.runs.get(e.campaign_id)
+            await self.bus.publish("campaign.hot_lead", {
+                "campaign_id": e.campaign_id, "team_id": run.info.team_id if run else None, "lead_id": e.lead_id,
+                "appeal_id": e.appeal_id, "from_user_id": e.from_user_id, "user_id": e.to_user_id,
+                "due_by": e.due_by.isoformat(),
+            })
+        return done
+
+    # ----------------------------------------------------------------- campaigns
+
+    async def _poll_forever(self) -> None:
+        while True:
+            try:
+                await self.poll()
+                if self._now() - self._last_recovery >= self.config.recover_every_seconds:
+                    await self.recover()
+                if self.runs and self._now() - self._last_escalation >= ESCALATE_EVERY:
+                    await self.escalate()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dialer.poll_failed")
+            try:
+                await asyncio.wait_for(self._poll_now.wait(), timeout=self.config.tick_seconds)
+            except TimeoutError:
+                pass
+            self._poll_now.clear()
+
+    async def poll(self) -> None:
+        """Follow the store: new running campaigns start, state changes are applied and published."""
+        infos = {info.id: info for info in await reads.campaigns_to_run(self.db, list(self.runs))}
+        for cid, info in infos.items():
+            run = self.runs.get(cid)
+            if run is None:
+                if info.state == "running":
+                    await self._start_run(info)
+            else:
+                await self._update_run(run, info)
+        for cid in [c for c in self.runs if c not in infos]:
+            # Deleted: as good as stopped.
+            run = self.runs[cid]
+            await self._update_run(run, replace(run.info, state="stopped"))
+
+    async def _start_run(self, info: CampaignInfo) -> None:
+        now = utcnow()
+        day, since = day_start(now, self.config.day_timezone)
+        dials, answered, abandoned = await reads.day_counts(self.db, info.id, since)
+        live = CampaignLive(info.id, day, self.config.window_seconds, day_dials=dials, day_answered=answered,
+                            day_abandoned=abandoned)
+        window = PacingWindow(cap=info.abandon_cap, lines_per_agent=info.lines_per_agent, abandon_after=ABANDON_AFTER)
+        window.day_dials, window.day_answered, window.day_abandoned = dials, answered, abandoned
+        run = CampaignRun(info, live, window)
+        run.unannounced.append((None, info.state, self._now()))
+        self.runs[info.id] = run
+        run.task = asyncio.create_task(self._run_loop(run), name=f"dialer-campaign-{info.id}")
+        log.info("dialer.campaign.taken campaign_id=%s mode=%s queue=%s day_dials=%d", info.id, info.mode, info.queue, dials)
+
+    async def _update_run(self, run: CampaignRun, info: CampaignInfo) -> None:
+        previous = run.info
+        run.info = info
+        if info.retry_rules != previous.retry_rules:
+            run.set_rules(info)
+        run.window.cap, run.window.lines_per_agent = info.abandon_cap, info.lines_per_agent
+        if info.state != previous.state:
+            log.info("dialer.campaign.state campaign_id=%s state=%s previous=%s", info.id, info.state, previous.state)
+            run.unannounced.append((previous.state, info.state, self._now()))
+            run.wake.set()
+            if info.state in _ENDED:
+                await self._wind_down(run)
+
+    async def _wind_down(self, run: CampaignRun) -> None:
+        """A stopped campaign: give back the cards being read, take its agents out of the queue."""
+        now = utcnow()
+        for key in [k for k in self.holds if k[0] == run.info.id]:
+            await self._release_hold(key, now)
+        await self._logout_agents(run, set(run.logged_in))
+        run.synced_agents = None
+
+    async def _announce(self, run: CampaignRun, t: float, *, now: bool = False) -> None:
+        """``campaign.state`` for each change nobody announced within ANNOUNCE_GRACE (a service call, a dialer start)."""
+        while run.unannounced and (now or t - run.unannounced[0][2] >= ANNOUNCE_GRACE):
+            previous, state, seen = run.unannounced.pop(0)
+            heard = [h for h in self._heard.get(run.info.id, []) if t - h[1] <= HEARD_SECONDS]
+            self._heard[run.info.id] = heard
+            said = next((h for h in heard if h[0] == state), None)
+            if said is not None:
+                heard.remove(said)  # the route that made the change has announced it
+                continue
+            if any(h[1] > seen for h in heard):
+                continue  # a newer state is announced already: this one is history
+            await self.bus.publish("campaign.state", {**state_payload(replace(run.info, state=state), previous, utcnow()),
+                                                      "source": "dialer"})
+
+    # ----------------------------------------------------------------- agents in the queue
+
+    async def _sync_agents(self, run: CampaignRun) -> None:
+        """Put the campaign's assigned operators into its queue (and take out those no longer assigned).
+
+        Done when the campaign runs and whenever its assignment changes; an operator who
+        logs out of the queue afterwards stays out (they pause or leave on purpose).
+        """
+        if not self.config.login_agents or run.info.mode == "preview" or not self.bridge.conn.connected:
+            return
+        run.synced_agents = run.info.agents
+        phones = await reads.agent_phones(self.db, run.info.agents)
+        wanted = {p.endpoint: p for p in phones}
+        for endpoint, phone in wanted.items():
+            if endpoint in run.logged_in:
+                continue
+            interface = self.config.agent_channel_template.format(endpoint=endpoint)
+            try:
+                await send_queue_login(self.bridge.conn, run.info.queue, interface, member_name(phone.full_name, endpoint))
+                run.logged_in[endpoint] = interface
+            except (AmiError, InvalidQueueField) as exc:
+                log.warning("dialer.agent_login_failed campaign_id=%s endpoint=%s error=%s", run.info.id, endpoint, exc)
+        await self._logout_agents(run, set(run.logged_in) - set(wanted))
+
+    async def _logout_agents(self, run: CampaignRun, endpoints: set[str]) -> None:
+        for endpoint in sorted(endpoints):
+            interface = run.logged_in.pop(endpoint, None)
+            if interface is None:
+                continue
+            # Another running campaign of this queue still wants the agent there.
+            if any(r is not run and not r.draining and r.info.queue == run.info.queue and endpoint in r.logged_in
+                   for r in self.runs.values()):
+                continue
+            try:
+                await send_queue_logout(self.bridge.conn, run.info.queue, interface)
+            except (AmiError, InvalidQueueField, QueueActionError) as exc:
+                log.warning("dialer.agent_logout_failed campaign_id=%s endpoint=%s error=%s", run.info.id, endpoint, exc)
+
+    def agents_seen(self) -> list[AgentSeen]:
+        """Every queue agent the bridge knows, with the seconds it has been in its state."""
+        t = self._now()
+        return [AgentSeen(a.agent, str(a.state), max(0.0, t - a.since), tuple(a.queues)) for a in self.bridge.agents.snapshot()]
+
+    # ----------------------------------------------------------------- the loop of one campaign
+
+    async def _run_loop(self, run: CampaignRun) -> None:
+        while True:
+            wait = max(0.0, run.last_tick + self.config.tick_seconds - self._now())
+            try:
+                await asyncio.wait_for(run.wake.wait(), timeout=wait)
+            except TimeoutError:
+                pass
+            run.wake.clear()
+            try:
+                await self.tick(run)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dialer.tick_failed campaign_id=%s", run.info.id)
+            if run.draining and not run.live.calls:
+                await self._announce(run, self._now(), now=True)
+                await self._publish_stats(run, self._now())
+                if self.runs.get(run.info.id) is run:
+                    del self.runs[run.info.id]
+                log.info("dialer.campaign.released campaign_id=%s state=%s", run.info.id, run.info.state)
+                return
+
+    async def tick(self, run: CampaignRun) -> int:
+        """One pacing round of one campaign; returns how many calls were placed."""
+        t = self._now()
+        run.last_tick = t
+        now = utcnow()
+        day, midnight = day_start(now, self.config.day_timezone)
+        if day != run.live.day:
+            # The cap is held per day: a new day's abandons start from zero (the estimates carry on).
+            run.window.day_dials = run.window.day_answered = run.window.day_abandoned = 0
+        run.live.roll_day(day)
+        mine = agents_in_queue(self.agents_seen(), run.info.queue)
+        run.live.observe_agents(agents_by_phase(mine), t)
+        await self._announce(run, t)
+        if t - run.last_stats >= self.config.stats_seconds:
+            await self._publish_stats(run, t)
+        if run.info.state == "running" and run.synced_agents != run.info.agents:
+            await self._sync_agents(run)
+        if run.info.state != "running" or run.info.mode == "preview" or not self.bridge.conn.connected:
+            return 0
+        placed = 0
+        if t - run.callbacks_at >= CALLBACKS_EVERY and any(a.state == "ready" for a in mine):
+            run.callbacks_at = t
+            taken = await self._dial_callbacks(run, mine, now, t)
+            placed += len(taken)
+            # Those operators' phones ring now: not free for the queue's calls.
+            mine = [replace(a, state="ringing", seconds=0.0) if a.agent in taken else a for a in mine]
+        available = pacing_agents(mine)
+        free = sum(1 for phase, _ in available if phase == "free")
+        predictive = None
+        if run.info.mode == "predictive":
+            run.decision = decide(self.snapshot(run, available, t, (now - midnight).total_seconds()))
+            predictive = run.decision.dials
+        wanted = dials_wanted(
+            run.info.mode, free=free, logged_in=len(available), unconnected=run.live.unconnected,
+            in_flight=len(run.live.calls), lines_per_agent=run.info.lines_per_agent, max_lines=run.info.max_lines,
+            max_per_tick=self.config.max_dials_per_tick, predictive=predictive,
+        )
+        if wanted <= 0:
+            return placed
+        zones = await self._open_zones(run, now, t)
+        if not zones:
+            return placed
+        leased = await leads_service.lease_leads(self.db, run.info.id, self.owner, now, wanted,
+                                                 self.config.lease_seconds, zones)
+        for lead in leased:
+            placed += await self._dial(run, lead)
+        return placed
+
+    async def _dial_callbacks(self, run: CampaignRun, mine: list[AgentSeen], now: datetime, t: float) -> set[str]:
+        """Leads pinned to an operator who is free now go to that operator's phone first (an agent guaranteed).
+
+        A personal callback or an escalated appeal must reach one person, which the queue
+        cannot promise; so it is dialled like a preview card, operator first. Returns the
+        endpoints now ringing.
+        """
+        if run.phones_for != run.info.agents:
+            run.phones = {p.endpoint: p for p in await reads.agent_phones(self.db, run.info.agents)}
+            run.phones_for = run.info.agents
+        free = {run.phones[a.agent].user_id: a.agent for a in mine if a.state == "ready" and a.agent in run.phones}
+        due = await reads.agents_with_callbacks(self.db, run.info.id, now, free) if free else set()
+        if not due:
+            return set()
+        zones = await self._open_zones(run, now, t)
+        taken: set[str] = set()
+        for user_id in sorted(due):
+            if not zones:
+                break
+            for lead in await leads_service.lease_leads(self.db, run.info.id, self.owner, now, 1, self.config.lease_seconds,
+                                                        zones, agent_id=user_id, agent_guaranteed=True):
+                if await self._dial_to_agent(run, lead, user_id, free[user_id]):
+                    taken.add(free[user_id])
+        return taken
+
+    def snapshot(self, run: CampaignRun, available: list[tuple[str, float]], t: float, day_seconds: float) -> Any:
+        """The pacing snapshot of one campaign now (dialer.pacing.PacingStats); ``day_seconds`` since its midnight."""
+        calls = run.live.calls.values()
+        return run.window.snapshot(
+            day_seconds, agents=available,
+            ringing=[max(0.0, t - c.dialed_at) for c in calls if c.ringing and c.mode != "preview"],
+            waiting=[max(0.0, t - (c.answered_at or t)) for c in calls if c.waiting and c.mode != "preview"],
+        )
+
+    async def _open_zones(self, run: CampaignRun, now: datetime, t: float) -> set[str | None]:
+        if t - run.zones_at >= ZONES_TTL:
+            run.zones = await leads_service.lead_zones(self.db, run.info.id)
+            run.zones_at = t
+        try:
+            hours = windows.CallingHours.from_json(run.info.hours or None)
+        except InvalidInput as exc:
+            log.warning("dialer.hours_unreadable campaign_id=%s error=%s", run.info.id, exc)
+            return set()
+        return windows.open_zones(hours, run.zones, now)
+
+    async def _dial(self, run: CampaignRun, lead: Any) -> int:
+        """A predictive/progressive call: the client's leg into the campaign context. Returns 1 if placed."""
+        info = run.info
+        if info.state != "running":
+            await self._release(lead.id, utcnow(), "ready", None, "campaign no longer running")
+            return 0
+        try:
+            digits = phone_digits(lead.phone)
+            action_id = new_action_id()
+            action = campaign_originate(
+                action_id=action_id, digits=digits, campaign_id=info.id, lead_id=lead.id, queue=info.queue,
+                client_name=getattr(lead, "client_name", None), trunk_dial_template=self.config.trunk_dial_template,
+                context=self.config.campaign_context, timeout_ms=int(info.ring_timeout(self.config.default_ring_timeout) * 1000),
+                caller_id=company_caller_id(info.caller_id, self.config.company_caller_id),
+            )
+        except (InvalidPhone, ValueError) as exc:
+            await self._undialable(run, lead, exc)
+            return 0
+        # No agent/number hints: the tracker reads Channel as the client's leg (a predictive call).
+        placed = await self.place(run, lead, action, info.mode, getattr(lead, "agent_id", None), {})
+        return 1 if placed is not None else 0
+
+    async def _dial_to_agent(self, run: CampaignRun, lead: Any, user_id: int, endpoint: str) -> int:
+        """A lead pinned to one operator (a personal callback, an escalated appeal): their phone first, then the client."""
+        try:
+            digits = phone_digits(lead.phone)
+            action_id = new_action_id()
+            action = preview_originate(
+                action_id=action_id, endpoint=endpoint, digits=digits, client_name=getattr(lead, "client_name", None),
+                client_id=lead.client_id, user_id=user_id, campaign_id=run.info.id, lead_id=lead.id,
+                agent_channel_template=self.config.agent_channel_template, context=self.config.click_to_call_context,
+                timeout_ms=self.config.preview_timeout_ms,
+            )
+        except (InvalidPhone, ValueError) as exc:
+            await self._undialable(run, lead, exc)
+            return 0
+        hints = {"requested_by": user_id, "agent": endpoint, "number": digits}
+        return 1 if await self.place(run, lead, action, "preview", user_id, hints) is not None else 0
+
+    async def _undialable(self, run: CampaignRun, lead: Any, exc: Exception) -> None:
+        log.warning("dialer.lead_undialable campaign_id=%s lead_id=%s error=%s", run.info.id, lead.id, exc)
+        await self._release(lead.id, utcnow(), "failed", None, f"cannot be dialled: {exc}"[:200])
+
+    async def place(self, run: CampaignRun, lead: Any, action: dict[str, Any], mode: str, agent_id: int | None,
+                    hints: Mapping[str, Any], *, raise_errors: bool = False) -> LiveCall | None:
+        """The attempt in the store (DNC checked there, the last moment), then the Originate, exactly once.
+
+        ``mode`` "preview" is a call that rings an operator first (a preview card, a
+        callback): its Originate answer is the operator's, so it is not fed to the pacing.
+        A lead lost or on a DNC list is not dialled (None); an Originate that fails
+        finishes its attempt as ``failed`` (None). With ``raise_errors`` (an operator is
+        waiting for the answer) those raise LeaseLost / LeadOnDnc / AmiError instead.
+        """
+        info = run.info
+        action_id = str(action["ActionID"])
+        now = utcnow()
+        try:
+            attempt_id = await leads_service.start_attempt(self.db, lead.id, self.owner, action_id, mode, now, agent_id=agent_id)
+        except LeaseLost as exc:
+            # LeadOnDnc is a LeaseLost: the number was listed; the lead is now dnc.
+            log.info("dialer.not_dialled campaign_id=%s lead_id=%s reason=%s", info.id, lead.id, exc.code)
+            if raise_errors:
+                raise
+            return None
+        call = LiveCall(action_id=action_id, campaign_id=info.id, lead_id=lead.id, attempt_id=attempt_id,
+                        client_id=lead.client_id, phone=lead.phone, attempts=lead.attempts + 1, mode=mode,
+                        dialed_at=self._now(), agent_id=agent_id)
+        run.live.dialed(call)
+        if mode != "preview":
+            run.window.dial_placed()
+        try:
+            await self.bridge.originate(action, client_id=lead.client_id, **hints)
+        except AmiError as exc:
+            # Not resent (it could ring twice): the attempt failed, the retry rule reschedules the lead.
+            log.warning("dialer.originate_failed campaign_id=%s lead_id=%s action_id=%s error=%s", info.id, lead.id, action_id, exc)
+            if run.live.undialed(action_id) is not None:
+                if mode != "preview":
+                    run.window.day_dials -= 1
+                await self._finish(run, AttemptResult(action_id, lead.id, call.attempts, "failed", 0.0, None, None, None,
+                                                      agent_id), utcnow())
+            if raise_errors:
+                raise
+            return None
+        log.info("dialer.dialled campaign_id=%s lead_id=%s action_id=%s mode=%s attempt=%d", info.id, lead.id, action_id,
+                 mode, call.attempts)
+        return call
+
+    async def _release(self, lead_id: int, now: datetime, state: str, next_try_at: datetime | None, reason: str) -> None:
+        # False (not ours any more) is fine: whoever holds it now decides.
+        await leads_service.release_lead(self.db, lead_id, self.owner, now, state=state, next_try_at=next_try_at, reason=reason)
+
+    async def _publish_stats(self, run: CampaignRun, t: float) -> None:
+        run.last_stats = t
+        payload = stats_payload(run.info, run.live, t, utcnow())
+        if run.decision is not None:
+            payload["pacing"] = {"dials": run.decision.dials, "reason": run.decision.reason}
+        await self.bus.publish("campaign.stats", payload)
+
+    def stats(self, campaign_id: int) -> dict[str, Any] | None:
+        """The live figures of a campaign this dialer runs (None if it runs it not)."""
+        run = self.runs.get(campaign_id)
+        if run is None:
+            return None
+        t = self._now()
+        run.live.observe_agents(agents_by_phase(agents_in_queue(self.agents_seen(), run.info.queue)), t)
+        return stats_payload(run.info, run.live, t, utcnow())
+
+    def wake(self, campaign_id: int | None = None) -> None:
+        """Re-read the store at once (a supervisor changed something)."""
+        for cid, run in self.runs.items():
+            if campaign_id is None or cid == campaign_id:
+                run.wake.set()
+
+    # ----------------------------------------------------------------- outcomes
+
+    def run_of_action(self, action_id: str | None) -> CampaignRun | None:
+        if not action_id:
+            return None
+        for run in self.runs.values():
+            if action_id in run.live.calls:
+                return run
+        return None
+
+    def _on_ami_event(self, event: Mapping[str, Any], t: float) -> None:
+        """OriginateResponse and ZvonarAbandon, read as they arrive (no store access: cheap and in order)."""
+        if self._stopping:
+            return
+        name = event.get("Event")
+        try:
+            if name == "OriginateResponse":
+                self._originate_response(event, t)
+            elif name == "UserEvent" and event.get("UserEvent") == "ZvonarAbandon":
+                self._abandon_event(event, t)
+        except Exception:
+            log.exception("dialer.ami_event_failed event=%s", name)
+
+    def _originate_response(self, event: Mapping[str, Any], t: float) -> None:
+        run = self.run_of_action(_text(event.get("ActionID")))
+        if run is None:
+            return
+        action_id = _text(event.get("ActionID"))
+        success = _text(event.get("Response")) == "Success"
+        uniqueid = _text(event.get("Uniqueid"))
+        linkedid = uniqueid if success and uniqueid and uniqueid != "<unknown>" else None
+        resolution = run.live.originate_response(action_id, success, t, linkedid)
+        if resolution is None:
+            return
+        outcome = "human" if resolution.human else str(outcome_for_reason(parse_reason(event.get("Reason"))))
+        run.window.dial_resolved(outcome if outcome in WINDOW_OUTCOMES else "failed", resolution.seconds)
+        run.wake.set()
+
+    def _abandon_event(self, event: Mapping[str, Any], t: float) -> None:
+        campaign = _text(event.get("Campaign"))
+        run = self.runs.get(int(campaign)) if campaign and campaign.isdigit() and len(campaign) < 10 else None
+        if run is None:
+            return
+        if run.live.abandon_reported(t, linkedid=_text(event.get("Linkedid"))):
+            run.window.abandoned()
+            log.info("dialer.abandon campaign_id=%s reason=%s", run.info.id, _text(event.get("Reason")))
+        run.wake.set()
+
+    async def _consume_bus(self) -> None:
+        async for event in self._sub:
+            try:
+                await self._on_bus(event.topic, event.payload)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dialer.bus_event_failed topic=%s", event.topic)
+
+    async def _on_bus(self, topic: str, payload: Mapping[str, Any]) -> None:
+        t = self._now()
+        if topic == "campaign.state":
+            await self._state_announced(payload)
+            return
+        if topic == "agent.state":
+            self._agent_state(payload)
+            for run in self.runs.values():
+                run.wake.set()
+            return
+        action_id = _text(payload.get("action_id"))
+        run = self.run_of_action(action_id)
+        if run is None or action_id is None:
+            return
+        if topic == "call.answered":
+            if run.live.connected(action_id, t, _text(payload.get("call_id"))):
+                run.wake.set()
+        elif topic == "call.ended":
+            await self._settle(run, action_id, payload, t)
+
+    async def _state_announced(self, payload: Mapping[str, Any]) -> None:
+        """A campaign's state changed (its route says so right after the commit): act on it now, not at the next poll."""
+        cid, state = payload.get("campaign_id"), payload.get("state")
+        if not isinstance(cid, int) or isinstance(cid, bool) or state not in ("draft", "running", "paused", "stopped"):
+            return
+        if payload.get("source") == "dialer":
+            return  # our own (or another dialer's) announcement of a change already applied
+        heard = self._heard.setdefault(cid, [])
+        heard.append((str(state), self._now()))
+        del heard[:-HEARD_KEPT]
+        run = self.runs.get(cid)
+        if run is None:
+            if state == "running":
+                self._poll_now.set()
+        elif run.info.state != state:
+            await self._update_run(run, replace(run.info, state=str(state)))
+
+    def _agent_state(self, payload: Mapping[str, Any]) -> None:
+        """Wrap-up lengths for the pacing, from an agent's wrap_up -> next state."""
+        agent = _text(payload.get("agent"))
+        since = parse_wall(payload.get("since"))
+        if not agent or since is None:
+            return
+        started = self._wrap_since.pop(agent, None)
+        if payload.get("state") == "wrap_up":
+            self._wrap_since[agent] = since
+        elif started is not None and payload.get("previous_state") == "wrap_up":
+            seconds = (since - started).total_seconds()
+            queues = payload.get("queues") or []
+            if 0 <= seconds < 3600:
+                for run in self.runs.values():
+                    if run.info.queue in queues:
+                        run.window.wrap_ended(seconds)
+
+    async def _settle(self, run: CampaignRun, action_id: str, payload: Mapping[str, Any], t: float) -> None:
+        call = run.live.calls.get(action_id)
+        if call is None:
+            return
+        was_resolved, was_abandoned = call.resolved_at is not None, call.abandoned
+        result = run.live.ended(action_id, payload, t)
+        if result is None:
+            return
+        if call.mode != "preview":
+            if not was_resolved:
+                human = result.outcome in ("answered", "abandoned")
+                outcome = "human" if human else result.outcome
+                run.window.dial_resolved(outcome if outcome in WINDOW_OUTCOMES else "failed", result.ring_seconds)
+            if result.outcome == "abandoned" and not was_abandoned:
+                run.window.abandoned()
+            if result.outcome == "answered" and result.talk_seconds:
+                run.window.talk_ended(float(result.talk_seconds))
+        user_id = payload.get("user_id")
+        if isinstance(user_id, int) and not isinstance(user_id, bool) and result.agent_id is None and result.outcome == "answered":
+            result = replace(result, agent_id=user_id)
+        await self._finish(run, result, utcnow())
+        run.wake.set()
+
+    async def _finish(self, run: CampaignRun, result: AttemptResult, now: datetime) -> None:
+        """The attempt's outcome and the lead's next try, in the store (idempotent by ActionID)."""
+        decision = after_outcome(run.rules, result.outcome, result.attempts, now)
+        try:
+            await leads_service.finish_attempt(
+                self.db, result.action_id, result.outcome, now, call_id=result.call_db_id,
+                ring_seconds=result.ring_seconds, talk_seconds=result.talk_seconds, answered_at=result.answered_at,
+                next_try_at=decision.next_try_at, lead_state=decision.lead_state,
+                abandon_hold_until=decision.abandon_hold_until, agent_id=result.agent_id,
+            )
+        except DomainError as exc:
+            log.warning("dialer.finish_refused action_id=%s outcome=%s error=%s", result.action_id, result.outcome, exc)
+        except Exception:
+            # The attempt stays dialing; recovery reschedules it as lost.
+            log.exception("dialer.finish_failed action_id=%s outcome=%s", result.action_id, result.outcome)
+            return
+        log.info("dialer.finished campaign_id=%s lead_id=%s action_id=%s outcome=%s lead=%s",
+                 run.info.id, result.lead_id, result.action_id, result.outcome, decision.lead_state)
+
+    # ----------------------------------------------------------------- preview cards
+
+    async def _release_hold(self, key: tuple[int, int], now: datetime) -> None:
+        hold = self.holds.pop(key, None)
+        if hold is not None:
+            await self._release(hold.lead.id, now, "ready", None, "preview card given back")
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return value if isinstance(value, str) and value else None

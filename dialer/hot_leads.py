@@ -1,0 +1,80 @@
+"""Hot leads: an appeal that asks for a call back is dialled within 10 minutes, or escalated.
+
+How a campaign opts in: ``campaigns.hot_appeals`` (PATCH /api/campaigns/{id} {"hot_appeals":
+true}). When an appeal with ``callback_requested`` is created, crm_core puts it as a lead of
+priority ``HOT_PRIORITY`` (above every list lead), due by the appeal's callback time (10
+minutes after it arrived), into the running hot campaign of the client's team (else one
+of no team; the oldest). The dialer leases it first (``lease_leads`` orders by priority,
+then due time).
+
+Escalation (the Bitrix24 flow of ../shared/PRODUCT.md): a hot lead still waiting past its
+due time goes to another operator of the campaign's team, chosen here (pure): not the
+one it was pinned to, nor the client's responsible who let it lapse; agents of the
+campaign first, then the one holding the fewest hot leads, then the lowest id. The lead is
+pinned to them and due again in 10 minutes; a "primary" client (the card the appeal
+created) is reassigned to them with a history row. ``escalate_overdue`` is the edge the
+runner calls every few seconds; it returns what it did, for the bus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from crm_core.db import Database
+from crm_core.services import leads as leads_service
+from crm_core.services.leads import HOT_PRIORITY, HOT_WITHIN, AgentCandidate, OverdueHotLead
+
+__all__ = ["HOT_PRIORITY", "HOT_WITHIN", "Escalation", "choose_escalation_agent", "escalate_overdue", "plan_escalations"]
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """One overdue hot lead handed on: from whom (None: nobody was pinned) to whom, due again when."""
+
+    lead_id: int
+    campaign_id: int
+    appeal_id: int
+    from_user_id: int | None
+    to_user_id: int
+    due_by: datetime
+
+
+def choose_escalation_agent(candidates: Iterable[AgentCandidate], exclude: Iterable[int | None]) -> int | None:
+    """The operator to hand an overdue hot lead to, or None if nobody else can take it."""
+    barred = {u for u in exclude if u is not None}
+    pool = [c for c in candidates if c.user_id not in barred]
+    if not pool:
+        return None
+    return min(pool, key=lambda c: (not c.assigned, c.hot_leads, c.user_id)).user_id
+
+
+def plan_escalations(
+    overdue: Sequence[OverdueHotLead], candidates: dict[int, list[AgentCandidate]], now: datetime,
+) -> list[Escalation]:
+    """Who takes each overdue lead; each hand-over counts towards the next choice (load spreads)."""
+    load = {cid: {c.user_id: c for c in pool} for cid, pool in candidates.items()}
+    plans = []
+    for lead in overdue:
+        pool = load.get(lead.campaign_id, {})
+        chosen = choose_escalation_agent(pool.values(), (lead.agent_id, lead.responsible_id))
+        if chosen is None:
+            continue
+        taken = pool[chosen]
+        pool[chosen] = AgentCandidate(taken.user_id, taken.assigned, taken.hot_leads + 1)
+        plans.append(Escalation(lead.lead_id, lead.campaign_id, lead.appeal_id, lead.agent_id, chosen, now + HOT_WITHIN))
+    return plans
+
+
+async def escalate_overdue(db: Database, now: datetime) -> list[Escalation]:
+    """Find the overdue hot leads, choose who takes each, hand them over; returns what was done."""
+    overdue = await leads_service.overdue_hot_leads(db, now)
+    if not overdue:
+        return []
+    candidates = {cid: await leads_service.escalation_candidates(db, cid) for cid in {o.campaign_id for o in overdue}}
+    done = []
+    for plan in plan_escalations(overdue, candidates, now):
+        if await leads_service.escalate_hot_lead(db, plan.lead_id, plan.to_user_id, now, plan.due_by) is not None:
+            done.append(plan)
+    return done

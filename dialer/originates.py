@@ -1,0 +1,81 @@
+"""The Originates of campaign calls (pure builders; every value checked before it nears AMI).
+
+Predictive/progressive: the client's number through the trunk into ``zvonar-campaign``
+exten ``s`` with ZVONAR_QUEUE/ZVONAR_CAMPAIGN (asterisk-config/extensions.conf); the
+client has answered when the dialplan runs, and the queue hands the call to an agent
+within 2 s or reports an abandon. Preview: the operator's own phone first, then the
+client, exactly like click-to-call.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ami_bridge.click_to_call import originate_action
+from ami_bridge.protocol import check_field
+
+_QUEUE = re.compile(r"[A-Za-z0-9_-]{1,80}")
+# Asterisk splits an Originate's Variable header at commas; quotes and brackets would
+# break the CallerID they end up in.
+_NAME_DROP = re.compile(r'[,"<>\\\x00-\x1f\x7f|;]')
+
+
+def display_name(name: str | None, limit: int = 60) -> str:
+    """A client name safe as a channel variable and a CallerID name."""
+    return " ".join(_NAME_DROP.sub(" ", name or "").split())[:limit]
+
+
+def campaign_originate(
+    *, action_id: str, digits: str, campaign_id: int, lead_id: int, queue: str, client_name: str | None,
+    trunk_dial_template: str, context: str, timeout_ms: int, caller_id: str | None,
+) -> dict[str, Any]:
+    """The Originate of one predictive/progressive call (see asterisk-config/extensions.conf [zvonar-campaign])."""
+    if not digits.isdigit() or not 7 <= len(digits) <= 15:
+        raise ValueError(f"number: {digits!r} is not E.164 digits")
+    if not _QUEUE.fullmatch(queue):
+        raise ValueError(f"queue: {queue!r} is not a queue name (letters, digits, '_' and '-')")
+    variables = [f"ZVONAR_QUEUE={queue}", f"ZVONAR_CAMPAIGN={campaign_id}", f"ZVONAR_LEAD_ID={lead_id}",
+                 f"ZVONAR_CLIENT_NUM={digits}"]
+    name = display_name(client_name)
+    if name:
+        variables.append(f"ZVONAR_CLIENT_NAME={name}")
+    action: dict[str, Any] = {
+        "ActionID": action_id,
+        "Channel": trunk_dial_template.format(number=digits),
+        "Context": context,
+        "Exten": "s",
+        "Priority": "1",
+        "Timeout": str(int(timeout_ms)),
+        "Async": "true",
+        "Variable": variables,
+    }
+    if caller_id:
+        action["CallerID"] = caller_id
+    for key, value in action.items():
+        for item in value if isinstance(value, list) else [value]:
+            check_field(key, item)
+    return action
+
+
+def preview_originate(
+    *, action_id: str, endpoint: str, digits: str, client_name: str | None, client_id: int, user_id: int,
+    campaign_id: int, lead_id: int, agent_channel_template: str, context: str, timeout_ms: int,
+) -> dict[str, Any]:
+    """The Originate of an accepted preview card: the operator's phone, then the client (click-to-call)."""
+    action = originate_action(
+        endpoint, digits, display_name(client_name) or digits, agent_channel_template=agent_channel_template,
+        context=context, timeout_ms=timeout_ms, client_id=client_id, user_id=user_id,
+    )
+    action["Variable"] = [*action["Variable"], f"ZVONAR_CAMPAIGN={campaign_id}", f"ZVONAR_LEAD_ID={lead_id}"]
+    action["ActionID"] = action_id
+    return action
+
+
+def company_caller_id(campaign_caller_id: str | None, default: str) -> str | None:
+    """What the client's phone shows: the campaign's own caller ID, else the company's (None: the trunk's)."""
+    value = (campaign_caller_id or default or "").strip()
+    if not value:
+        return None
+    check_field("CallerID", value)
+    return value

@@ -1,0 +1,451 @@
+"""The campaign runner's pure core: what one campaign's calls and agents are doing, and what to do next.
+
+No I/O and no clock: every method takes the time (``t``, the event loop's monotonic
+seconds) from the caller, so the runner's decisions can be tested as plain data. The
+async edge (dialer/campaign_runner.py) feeds it AMI and bus events and carries out what
+it decides.
+
+A campaign call goes through: dialled -> (client picked up: OriginateResponse Success)
+-> (an agent took it: ``call.answered``) -> ended (``call.ended`` with the tracker's
+outcome). "Ringing" is a call dialled and not yet resolved; "waiting" is a client who
+picked up and has no agent yet (abandoned after 2 s by the dialplan).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+PHASES = ("free", "talk", "wrap", "paused", "unavailable")
+# ami_bridge.agent_states.AgentStatus values -> what pacing sees; logged_out agents are not counted.
+_PHASE_OF_STATUS = {
+    "ready": "free",
+    "ringing": "talk",
+    "on_call": "talk",
+    "wrap_up": "wrap",
+    "paused": "paused",
+    "unavailable": "unavailable",
+}
+# What the tracker may say about a campaign call, and what the attempts table stores.
+TRACKER_OUTCOMES = ("answered", "busy", "no_answer", "congestion", "failed", "abandoned")
+PENDING_ABANDONS = 1000
+
+
+@dataclass(frozen=True)
+class CampaignInfo:
+    """The stored campaign, as much of it as the runner needs (read every tick)."""
+
+    id: int
+    name: str
+    team_id: int | None
+    state: str
+    mode: str
+    queue: str
+    hours: Mapping[str, Any] = field(default_factory=dict)
+    retry_rules: Mapping[str, Any] = field(default_factory=dict)
+    pacing: Mapping[str, Any] = field(default_factory=dict)
+    script_id: int | None = None
+    caller_id: str | None = None
+    agents: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, view: Any) -> CampaignInfo:
+        """From ``crm_core.services.campaigns.CampaignView`` (or anything with those attributes)."""
+        return cls(
+            id=view.id, name=view.name, team_id=getattr(view, "team_id", None), state=view.state, mode=view.mode,
+            queue=view.queue, hours=dict(getattr(view, "hours", None) or {}),
+            retry_rules=dict(getattr(view, "retry_rules", None) or {}), pacing=dict(getattr(view, "pacing", None) or {}),
+            script_id=getattr(view, "script_id", None), caller_id=getattr(view, "caller_id", None),
+            agents=tuple(getattr(view, "agents", None) or ()),
+        )
+
+    @property
+    def abandon_cap(self) -> float:
+        return float(self.pacing.get("abandon_cap") or 0.03)
+
+    @property
+    def lines_per_agent(self) -> int:
+        return int(self.pacing.get("lines_per_agent") or 3)
+
+    @property
+    def max_lines(self) -> int | None:
+        value = self.pacing.get("max_lines")
+        return int(value) if value else None
+
+    def ring_timeout(self, default: float) -> float:
+        return float(self.pacing.get("ring_timeout") or default)
+
+
+@dataclass(frozen=True)
+class AgentSeen:
+    """One queue agent as the bridge knows it: extension, AgentStatus value, seconds in it, queues."""
+
+    agent: str
+    state: str
+    seconds: float
+    queues: tuple[str, ...] = ()
+
+
+def agent_phase(status: str) -> str | None:
+    """Pacing's view of an agent state: free, talk, wrap, paused, unavailable (None: logged out)."""
+    return _PHASE_OF_STATUS.get(status)
+
+
+def agents_in_queue(agents: Iterable[AgentSeen], queue: str) -> list[AgentSeen]:
+    return [a for a in agents if queue in a.queues and agent_phase(a.state) is not None]
+
+
+def agents_by_phase(agents: Iterable[AgentSeen]) -> dict[str, int]:
+    counts = dict.fromkeys(PHASES, 0)
+    for a in agents:
+        phase = agent_phase(a.state)
+        if phase is not None:
+            counts[phase] += 1
+    return counts
+
+
+def pacing_agents(agents: Iterable[AgentSeen]) -> list[tuple[str, float]]:
+    """(phase, seconds in it) of the agents who can take calls (free, talking or wrapping up)."""
+    out = []
+    for a in agents:
+        phase = agent_phase(a.state)
+        if phase in ("free", "talk", "wrap"):
+            out.append((phase, max(0.0, a.seconds)))
+    return out
+
+
+@dataclass
+class LiveCall:
+    """One call this runner placed and has not seen end."""
+
+    action_id: str
+    campaign_id: int
+    lead_id: int
+    attempt_id: int
+    client_id: int | None
+    phone: str
+    attempts: int
+    mode: str
+    dialed_at: float
+    agent_id: int | None = None
+    answered_at: float | None = None  # the client picked up
+    connected_at: float | None = None  # an agent took the call
+    resolved_at: float | None = None  # the Originate's answer: picked up, or busy/no answer/...
+    linkedid: str | None = None
+    abandoned: bool = False
+
+    @property
+    def ringing(self) -> bool:
+        return self.resolved_at is None and self.connected_at is None
+
+    @property
+    def waiting(self) -> bool:
+        return self.answered_at is not None and self.connected_at is None and not self.abandoned
+
+    def ring_seconds(self, ended_at: float) -> float:
+        """Dial to the client's answer (or to whatever resolved the call)."""
+        until = self.resolved_at if self.resolved_at is not None else ended_at
+        return round(max(0.0, until - self.dialed_at), 3)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What an OriginateResponse told: a human picked up after ``seconds``, or not (and when)."""
+
+    human: bool
+    seconds: float
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """A finished call, ready for ``finish_attempt`` (the retry rule is applied by the edge)."""
+
+    action_id: str
+    lead_id: int
+    attempts: int
+    outcome: str
+    ring_seconds: float
+    talk_seconds: int | None
+    call_db_id: int | None
+    answered_at: datetime | None
+    agent_id: int | None
+
+
+def attempt_outcome(tracker_outcome: str | None, abandon_seen: bool) -> str:
+    """The attempt's outcome: the tracker's, or ``abandoned`` when the dialplan reported ZvonarAbandon.
+
+    A client dropped because nobody could take the call never joins the queue
+    (JOINEMPTY), so the tracker alone may call it something else; the UserEvent is the
+    dialplan's own word that it was an abandon.
+    """
+    if abandon_seen and tracker_outcome != "answered":
+        return "abandoned"
+    if tracker_outcome in TRACKER_OUTCOMES:
+        return str(tracker_outcome)
+    return "failed"
+
+
+def parse_wall(value: Any) -> datetime | None:
+    """An ISO timestamp from a bus payload (None if absent or unreadable)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+class _Window:
+    """Times of events over the last ``seconds`` (rolling counts)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._times: deque[float] = deque()
+
+    def add(self, t: float) -> None:
+        self._times.append(t)
+
+    def count(self, t: float) -> int:
+        while self._times and self._times[0] < t - self.seconds:
+            self._times.popleft()
+        return len(self._times)
+
+
+class CampaignLive:
+    """The live figures of one campaign in this runner: calls in flight, counts, occupancy."""
+
+    def __init__(self, campaign_id: int, day: date, window_seconds: float = 1800.0, *,
+                 day_dials: int = 0, day_answered: int = 0, day_abandoned: int = 0) -> None:
+        self.campaign_id = campaign_id
+        self.calls: dict[str, LiveCall] = {}
+        self._by_linkedid: dict[str, str] = {}
+        # Abandons reported before the call's Linkedid was known to us (kept until it ends).
+        self._abandoned_linkedids: dict[str, float] = {}
+        self.day = day
+        self.day_dials, self.day_answered, self.day_abandoned = day_dials, day_answered, day_abandoned
+        self.run_dials = self.run_answered = self.run_abandoned = 0
+        self._w_dials, self._w_answered, self._w_abandoned = (_Window(window_seconds) for _ in range(3))
+        self._busy_seconds = 0.0
+        self._logged_seconds = 0.0
+        self._last_seen: float | None = None
+        self.agents: dict[str, int] = dict.fromkeys(PHASES, 0)
+
+    # ------------------------------------------------------------------ calls
+
+    def dialed(self, call: LiveCall) -> None:
+        self.calls[call.action_id] = call
+        self.run_dials += 1
+        self.day_dials += 1
+        self._w_dials.add(call.dialed_at)
+
+    def undialed(self, action_id: str) -> LiveCall | None:
+        """The Originate never went out (no AMI session, refused): forget it, uncount it."""
+        call = self.calls.pop(action_id, None)
+        if call is not None:
+            self.run_dials -= 1
+            self.day_dials -= 1
+        return call
+
+    def originate_response(self, action_id: str, success: bool, t: float, linkedid: str | None = None) -> Resolution | None:
+        """The OriginateResponse of one of our calls: Success means the client picked up."""
+        call = self.calls.get(action_id)
+        # A preview call rings the operator first: its Originate answer says nothing of the client.
+        if call is None or call.resolved_at is not None or call.mode == "preview":
+            return None
+        call.resolved_at = t
+        if success:
+            call.answered_at = t
+            self._count_answer(t)
+        if linkedid:
+            self._bind(call, linkedid, t)
+        return Resolution(success, call.ring_seconds(t))
+
+    def connected(self, action_id: str, t: float, linkedid: str | None = None) -> bool:
+        """An agent took the call (``call.answered``)."""
+        call = self.calls.get(action_id)
+        if call is None or call.connected_at is not None:
+            return False
+        if call.answered_at is None:
+            # The OriginateResponse is late or was missed: the client did pick up.
+            call.answered_at = t
+            call.resolved_at = call.resolved_at if call.resolved_at is not None else t
+            self._count_answer(t)
+        call.connected_at = t
+        if linkedid:
+            self._bind(call, linkedid, t)
+        return True
+
+    def abandon_reported(self, t: float, *, linkedid: str | None = None, action_id: str | None = None) -> bool:
+        """The dialplan's UserEvent ZvonarAbandon for a call of this campaign; True if newly counted."""
+        key = action_id if action_id in self.calls else self._by_linkedid.get(linkedid or "")
+        call = self.calls.get(key or "")
+        if call is None:
+            if linkedid:
+                self._abandoned_linkedids[linkedid] = t
+                # Calls of other dialers of the campaign are never bound here: keep the newest only.
+                while len(self._abandoned_linkedids) > PENDING_ABANDONS:
+                    del self._abandoned_linkedids[next(iter(self._abandoned_linkedids))]
+            return False
+        return self._mark_abandoned(call, t)
+
+    def _mark_abandoned(self, call: LiveCall, t: float) -> bool:
+        if call.abandoned or call.connected_at is not None:
+            return False
+        if call.answered_at is None:
+            call.answered_at = t
+            call.resolved_at = call.resolved_at if call.resolved_at is not None else t
+            self._count_answer(t)
+        call.abandoned = True
+        self.run_abandoned += 1
+        self.day_abandoned += 1
+        self._w_abandoned.add(t)
+        return True
+
+    def ended(self, action_id: str, payload: Mapping[str, Any], t: float) -> AttemptResult | None:
+        """``call.ended`` for one of our calls: the attempt's result (None if not ours)."""
+        call = self.calls.pop(action_id, None)
+        if call is None:
+            return None
+        linkedid = payload.get("call_id")
+        if isinstance(linkedid, str) and linkedid:
+            self._bind(call, linkedid, t)
+        for key in [k for k, v in self._by_linkedid.items() if v == action_id]:
+            del self._by_linkedid[key]
+        tracker = payload.get("outcome")
+        outcome = attempt_outcome(tracker if isinstance(tracker, str) else None, call.abandoned)
+        if outcome == "abandoned" and not call.abandoned:
+            # The tracker saw the client leave the queue; no UserEvent reached us.
+            self._mark_abandoned(call, t)
+        elif outcome == "answered" and call.answered_at is None:
+            self._count_answer(t)
+        talk = payload.get("talk_seconds")
+        db_id = payload.get("call_db_id")
+        return AttemptResult(
+            action_id=action_id, lead_id=call.lead_id, attempts=call.attempts, outcome=outcome,
+            ring_seconds=call.ring_seconds(t),
+            talk_seconds=int(talk) if isinstance(talk, (int, float)) and not isinstance(talk, bool) else None,
+            call_db_id=db_id if isinstance(db_id, int) and not isinstance(db_id, bool) else None,
+            answered_at=parse_wall(payload.get("answered_at")), agent_id=call.agent_id,
+        )
+
+    def _bind(self, call: LiveCall, linkedid: str, t: float) -> None:
+        """Learn a call's Linkedid; an abandon reported under it before now counts for the call."""
+        call.linkedid = call.linkedid or linkedid
+        self._by_linkedid[linkedid] = call.action_id
+        if linkedid in self._abandoned_linkedids:
+            del self._abandoned_linkedids[linkedid]
+            self._mark_abandoned(call, t)
+
+    def _count_answer(self, t: float) -> None:
+        self.run_answered += 1
+        self.day_answered += 1
+        self._w_answered.add(t)
+
+    # ------------------------------------------------------------------ agents and figures
+
+    def observe_agents(self, counts: Mapping[str, int], t: float) -> None:
+        """Agents by phase now; integrates occupancy (talk + wrap over logged-in time) since the last look."""
+        if self._last_seen is not None and t > self._last_seen:
+            dt = t - self._last_seen
+            prev = self.agents
+            self._busy_seconds += (prev["talk"] + prev["wrap"]) * dt
+            self._logged_seconds += (prev["free"] + prev["talk"] + prev["wrap"]) * dt
+        self._last_seen = t
+        self.agents = {p: int(counts.get(p, 0)) for p in PHASES}
+
+    def roll_day(self, day: date) -> None:
+        """A new calendar day starts the day_* figures from zero."""
+        if day != self.day:
+            self.day = day
+            self.day_dials = self.day_answered = self.day_abandoned = 0
+
+    @property
+    def ringing(self) -> list[LiveCall]:
+        return [c for c in self.calls.values() if c.ringing]
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for c in self.calls.values() if c.waiting)
+
+    @property
+    def unconnected(self) -> int:
+        """Calls that may still need an agent: ringing, or picked up and waiting."""
+        return sum(1 for c in self.calls.values() if c.ringing or c.waiting)
+
+    @property
+    def occupancy(self) -> float:
+        return self._busy_seconds / self._logged_seconds if self._logged_seconds > 0 else 0.0
+
+    def window_counts(self, t: float) -> tuple[int, int, int]:
+        """(dials, human-answered, abandoned) over the rolling window ending at ``t``."""
+        return self._w_dials.count(t), self._w_answered.count(t), self._w_abandoned.count(t)
+
+
+def rate(abandoned: int, answered: int) -> float:
+    """Abandons as a share of human-answered calls (0 before any answer)."""
+    return round(abandoned / answered, 4) if answered else 0.0
+
+
+def dials_wanted(mode: str, *, free: int, logged_in: int, unconnected: int, in_flight: int,
+                 lines_per_agent: int, max_lines: int | None, max_per_tick: int, predictive: int | None = None) -> int:
+    """How many calls to place now.
+
+    preview: none (the operator asks for each card); progressive: one per free agent not
+    already covered by a call that may still reach one; predictive: what the pacing
+    decided (``predictive``), never fewer than progressive. Always within the line limits:
+    ``lines_per_agent`` per logged-in agent for calls not yet with an agent, ``max_lines``
+    for every live call (each holds a trunk line), and ``max_per_tick``.
+    """
+    if mode == "preview" or logged_in <= 0:
+        return 0
+    progressive = max(0, free - unconnected)
+    wanted = progressive if mode != "predictive" or predictive is None else max(progressive, predictive)
+    room = logged_in * lines_per_agent - unconnected
+    if max_lines is not None:
+        room = min(room, max_lines - in_flight)
+    return max(0, min(wanted, room, max_per_tick))
+
+
+def stats_payload(info: CampaignInfo, live: CampaignLive, t: float, at: datetime) -> dict[str, Any]:
+    """The ``campaign.stats`` bus payload (JSON-ready)."""
+    w_dials, w_answered, w_abandoned = live.window_counts(t)
+    agents = dict(live.agents)
+    return {
+        "campaign_id": info.id,
+        "team_id": info.team_id,
+        "name": info.name,
+        "state": info.state,
+        "mode": info.mode,
+        "at": at.isoformat(),
+        # Since this dialer took the campaign up (launch, resume or a dialer restart).
+        "dials": live.run_dials,
+        "answered": live.run_answered,
+        "abandoned": live.run_abandoned,
+        "abandon_rate": rate(live.run_abandoned, live.run_answered),
+        "occupancy": round(live.occupancy, 4),
+        "agents": agents,
+        "ringing": len(live.ringing),
+        "waiting": live.waiting,
+        "in_flight": len(live.calls),
+        # The calendar day, what the 3 % cap is held against (also from before a restart).
+        "day_dials": live.day_dials,
+        "day_answered": live.day_answered,
+        "day_abandoned": live.day_abandoned,
+        "day_abandon_rate": rate(live.day_abandoned, live.day_answered),
+        # The rolling window the pacing also watches.
+        "window_dials": w_dials,
+        "window_answered": w_answered,
+        "window_abandoned": w_abandoned,
+        "window_abandon_rate": rate(w_abandoned, w_answered),
+        "abandon_cap": info.abandon_cap,
+    }
+
+
+def state_payload(info: CampaignInfo, previous: str | None, at: datetime) -> dict[str, Any]:
+    """The ``campaign.state`` bus payload."""
+    return {"campaign_id": info.id, "team_id": info.team_id, "name": info.name, "state": info.state,
+            "previous_state": previous, "mode": info.mode, "at": at.isoformat()}

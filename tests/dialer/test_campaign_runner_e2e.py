@@ -1,0 +1,269 @@
+"""The live dialer against the PBX simulator over real AMI, on SQLite and PostgreSQL.
+
+A small campaign runs to its end: every lead final or rescheduled, every attempt with the
+tracker's real outcome, nothing dialled outside its calling hours or on a DNC list, no
+lead dialled twice, the abandon counted from the dialplan's ZvonarAbandon; pause, resume
+and stop are honoured within a second; campaign.stats arrives once a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+
+from ami_bridge.bridge import AmiBridge, BridgeConfig
+from ami_bridge.connection import AmiConnection
+from ami_bridge.pbx_sim import AgentBehaviour, ClientBehaviour, PbxSimulator
+from crm_core.db import Database
+from crm_core.services import campaigns as campaigns_service
+from crm_core.services import dnc as dnc_service
+from dialer.campaign_runner import Dialer
+from dialer.runner_config import DialerConfig
+from tests.dialer.runner_rig import (
+    SimRecord,
+    attempts_of,
+    hours_open_in_one_zone,
+    leads_of,
+    make_campaign,
+    settled,
+    sim_config,
+    start_sim,
+    utcnow,
+    wait_for,
+)
+from zvonar.bus import InProcessBus
+
+# 101 answers at once; 102's phone rings and is never picked up (its first queue call is an abandon).
+AGENTS = {"101": AgentBehaviour(answer_after=0.3, talk_seconds=None), "102": AgentBehaviour(answer_after=None)}
+TALK = ClientBehaviour("answer", ring_seconds=1.0, talk_seconds=3.0)
+
+
+@dataclass
+class Rig:
+    db: Database
+    bus: InProcessBus
+    sim: PbxSimulator
+    record: SimRecord
+    bridge: AmiBridge
+    dialer: Dialer
+
+
+@pytest.fixture
+async def make_rig(db: Database) -> AsyncIterator[Callable[..., Awaitable[Rig]]]:
+    """Start the simulator (with these client numbers), the bridge and a dialer (not yet started)."""
+    started: list[Rig] = []
+
+    async def make(clients: dict[str, ClientBehaviour], time_scale: float = 0.1) -> Rig:
+        sim, record = await start_sim(sim_config(clients, AGENTS, time_scale=time_scale))
+        host, port = sim.address  # type: ignore[misc]
+        bus = InProcessBus()
+        conn = AmiConnection(host, port, "zvonar", "zvonar", ping_interval=5.0, action_timeout=5.0)
+        # The simulator's wrap-up is in simulated seconds; the bridge's would be wall-clock ones.
+        bridge = AmiBridge(conn, db, bus, BridgeConfig(wrapup_seconds=0.0))
+        await bridge.start()
+        dialer = Dialer(db, bus, bridge, DialerConfig(tick_seconds=0.05, stats_seconds=0.2, lease_seconds=30))
+        rig = Rig(db, bus, sim, record, bridge, dialer)
+        started.append(rig)
+        return rig
+
+    yield make
+    for rig in started:
+        await rig.dialer.stop()
+        await rig.bridge.stop()
+        await rig.sim.stop()
+
+
+@pytest.mark.parametrize("mode", ["progressive", "predictive"])
+async def test_a_small_campaign_runs_to_its_end(make_rig, db: Database, mode: str) -> None:  # type: ignore[no-untyped-def]
+    now = utcnow()
+    open_zone, closed_zone, hours = hours_open_in_one_zone(now)
+    numbers = {
+        "+79161110001": ("ООО «Ромашка»", open_zone, TALK),
+        "+79161110002": ("АО «Вектор»", open_zone, TALK),
+        "+79161110003": ("ИП Смирнов А.В.", open_zone, TALK),
+        "+380671110004": ("ТОВ «Карпати»", open_zone, TALK),
+        "+375291110005": ("ОАО «Криница»", open_zone, ClientBehaviour("busy", ring_seconds=1.0)),
+        "+79031110006": ("Петрова Ирина Сергеевна", open_zone, ClientBehaviour("no_answer")),
+        "+79851110007": ("ЗАО «Меридиан»", open_zone, ClientBehaviour("congestion", ring_seconds=0.5)),
+        "+79121110008": ("ООО «Горизонт»", open_zone, TALK),  # put on the DNC list after loading
+        "+79501110009": ("ООО «Балтика-Трейд»", closed_zone, TALK),  # outside its calling hours now
+    }
+    rig = await make_rig({phone.lstrip("+"): b for phone, (_, _, b) in numbers.items()})
+    setup = await make_campaign(db, mode=mode, hours=hours, clients=[(n, p, z) for p, (n, z, _) in numbers.items()])
+    dnc_phone, closed_phone = "+79121110008", "+79501110009"
+    await dnc_service.add_dnc(db, setup.supervisor, dnc_phone, setup.campaign_id, "Просил не звонить")
+    sub = await rig.bus.subscribe(["campaign.*", "screen.pop"])
+    await rig.dialer.start()
+
+    async def done() -> bool:
+        leads = await leads_of(db, setup.campaign_id)
+        dialable = [lead for phone, lead in leads.items() if phone != closed_phone]
+        return settled(dialable, utcnow()) and not rig.dialer.runs[setup.campaign_id].live.calls
+
+    await wait_for(done, 40.0, "every lead final or rescheduled")
+    await rig.sim.wait_until_idle()
+    leads, attempts = await leads_of(db, setup.campaign_id), await attempts_of(db, setup.campaign_id)
+
+    # Dialled: each dialable lead exactly once, never the DNC or the closed-hours one.
+    assert sorted(a.phone_e164 for a in attempts) == sorted(p for p in numbers if p not in (dnc_phone, closed_phone))
+    assert sorted("+" + n for n in rig.record.numbers()) == sorted(a.phone_e164 for a in attempts), \
+        "one Originate per attempt, and no other"
+    assert not rig.record.overlaps()
+    assert leads[dnc_phone].state == "dnc" and leads[dnc_phone].attempts == 0
+    assert leads[closed_phone].state == "ready" and leads[closed_phone].attempts == 0
+    # Every attempt has the tracker's real outcome, and its lead moved by the retry rules.
+    outcome = {a.phone_e164: a.outcome for a in attempts}
+    assert outcome["+375291110005"] == "busy" and outcome["+79031110006"] == "no_answer"
+    assert outcome["+79851110007"] == "congestion"
+    talked = [p for p, (_, _, b) in numbers.items() if b is TALK and p not in (dnc_phone, closed_phone)]
+    assert sorted(outcome[p] for p in talked) == ["abandoned", "answered", "answered", "answered"], \
+        "102 never picks up: the one call it is offered is an abandon, then it is paused"
+    for a in attempts:
+        assert a.ended_at is not None and a.dialer_id == rig.dialer.owner and a.mode == mode
+        assert a.ring_seconds is not None and a.ring_seconds >= 0
+    later = utcnow()
+    assert leads["+375291110005"].state == "ready" and leads["+375291110005"].next_try_at > later + timedelta(minutes=8)
+    assert leads["+79031110006"].next_try_at > later + timedelta(minutes=110)
+    abandoned = next(leads[p] for p in talked if outcome[p] == "abandoned")
+    assert abandoned.abandon_hold_until > later + timedelta(hours=71)
+    for p in talked:
+        if outcome[p] == "answered":
+            a = next(x for x in attempts if x.phone_e164 == p)
+            assert leads[p].state == "done" and a.talk_seconds is not None and a.call_id is not None
+            assert a.agent_id == setup.operators["101"]
+    # The abandon came from the dialplan's UserEvent, and the live figures count it once.
+    assert len(rig.record.abandons) == 1 and rig.record.abandons[0]["Campaign"] == str(setup.campaign_id)
+    stats = rig.dialer.stats(setup.campaign_id)
+    assert stats is not None
+    assert (stats["day_dials"], stats["day_answered"], stats["day_abandoned"]) == (len(attempts), 4, 1)
+    assert stats["abandon_rate"] == 0.25 and stats["agents"]["paused"] == 1
+
+    events = []
+    while True:
+        try:
+            events.append(await sub.get(timeout=0.01))
+        except TimeoutError:
+            break
+    [taken] = [e.payload for e in events if e.topic == "campaign.state"]
+    assert (taken["state"], taken["previous_state"], taken["campaign_id"]) == ("running", None, setup.campaign_id)
+    stat_events = [e.payload for e in events if e.topic == "campaign.stats"]
+    assert len(stat_events) >= 3
+    assert {"dials", "answered", "abandoned", "abandon_rate", "occupancy", "agents", "ringing", "waiting"} <= set(stat_events[-1])
+    assert stat_events[-1]["campaign_id"] == setup.campaign_id and stat_events[-1]["day_abandoned"] == 1
+    assert max(s["ringing"] for s in stat_events) >= 1
+    pops = [e.payload for e in events if e.topic == "screen.pop"]
+    assert pops, "the agent got the client's card"
+    for pop in pops:
+        assert pop["campaign_id"] == setup.campaign_id and pop["lead_id"] == leads["+" + pop["number"].lstrip("+")].id
+        assert pop["script_id"] == setup.script_id and setup.script_id is not None
+
+
+async def test_pause_resume_and_stop_are_honoured_within_a_second(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
+    now = utcnow()
+    open_zone, _, hours = hours_open_in_one_zone(now)
+    phones = [f"+7916222{i:04d}" for i in range(40)]
+    # Nobody answers: each call rings to the 10 s (1 s here) timeout, two at a time (two free agents).
+    rig = await make_rig({})
+    setup = await make_campaign(db, mode="progressive", hours=hours, script=False,
+                                clients=[(f"ООО «Клиент {i}»", p, open_zone) for i, p in enumerate(phones)])
+    sub = await rig.bus.subscribe(["campaign.*"])
+    await rig.dialer.start()
+    await wait_for(lambda: len(rig.record.calls) >= 4, 15.0, "the first dials")
+
+    await campaigns_service.pause(db, setup.supervisor, setup.campaign_id)
+    await asyncio.sleep(1.0)
+    paused_at = len(rig.record.calls)
+    await asyncio.sleep(1.5)
+    assert len(rig.record.calls) == paused_at, "no call placed while paused"
+    assert rig.dialer.runs[setup.campaign_id].info.state == "paused"
+
+    await campaigns_service.resume(db, setup.supervisor, setup.campaign_id)
+    await wait_for(lambda: len(rig.record.calls) > paused_at, 3.0, "dialing again after resume")
+
+    await campaigns_service.stop(db, setup.supervisor, setup.campaign_id)
+    await asyncio.sleep(1.0)
+    stopped_at = len(rig.record.calls)
+    await asyncio.sleep(1.5)
+    assert len(rig.record.calls) == stopped_at, "no call placed after stop"
+    await wait_for(lambda: setup.campaign_id not in rig.dialer.runs, 5.0, "the stopped campaign's calls to end")
+    assert rig.sim.queue_members("campaign") == [], "a stopped campaign's operators leave its queue"
+
+    leads = await leads_of(db, setup.campaign_id)
+    attempts = await attempts_of(db, setup.campaign_id)
+    assert not [lead for lead in leads.values() if lead.state in ("leased", "dialing")]
+    assert len(attempts) == stopped_at and all(a.outcome == "no_answer" for a in attempts)
+    assert not rig.record.overlaps() and len(set(rig.record.numbers())) == len(rig.record.numbers())
+
+    states, stats = [], []
+    while True:
+        try:
+            event = await sub.get(timeout=0.01)
+        except TimeoutError:
+            break
+        (states if event.topic == "campaign.state" else stats).append(event.payload)
+    assert [s["state"] for s in states] == ["running", "paused", "running", "stopped"]
+    assert [s["previous_state"] for s in states] == [None, "running", "paused", "running"]
+    assert len(stats) >= 10 and stats[-1]["state"] == "stopped" and stats[-1]["day_dials"] == len(attempts)
+
+
+async def test_a_lead_pinned_to_an_operator_rings_that_operator_first(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    from crm_core.models import Lead
+
+    _, _, hours = hours_open_in_one_zone(utcnow())
+    pinned, other = "+79161110021", "+79161110022"
+    rig = await make_rig({pinned.lstrip("+"): TALK, other.lstrip("+"): TALK})
+    setup = await make_campaign(db, mode="progressive", hours={**hours, "start": "00:00", "end": "24:00"},
+                                endpoints=("101",), clients=[("ООО «Ромашка»", pinned, None), ("АО «Вектор»", other, None)])
+    # A personal callback (set_disposition with callback_at pins the lead and raises its priority).
+    async with db.transaction() as s:
+        await s.execute(update(Lead).where(Lead.id == setup.leads[pinned]).values(agent_id=setup.operators["101"], priority=50))
+    await rig.dialer.start()
+
+    async def done() -> bool:
+        return settled((await leads_of(db, setup.campaign_id)).values(), utcnow())
+
+    await wait_for(done, 20.0, "both leads called")
+    attempts = {a.phone_e164: a for a in await attempts_of(db, setup.campaign_id)}
+    assert attempts[pinned].mode == "preview", "dialled operator first, like a preview card"
+    assert attempts[pinned].outcome == "answered" and attempts[pinned].agent_id == setup.operators["101"]
+    assert attempts[other].mode == "progressive" and attempts[other].outcome == "answered"
+    assert attempts[pinned].started_at < attempts[other].started_at, "the callback goes first"
+    assert not rig.record.overlaps()
+
+
+async def test_an_abandon_is_counted_when_the_dialplan_reports_it(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
+    """The only agent pauses while the client's phone rings: Queue() refuses the call at once (JOINEMPTY).
+
+    The dialplan sends UserEvent ZvonarAbandon, then plays its apology (3.5 s) and hangs
+    up: the abandon counts against the cap from the UserEvent, before the call ends.
+    """
+    from ami_bridge.queue_actions import send_queue_pause
+
+    phone = "+79161110031"
+    rig = await make_rig({phone.lstrip("+"): ClientBehaviour("answer", ring_seconds=6.0, talk_seconds=3.0)}, time_scale=0.5)
+    setup = await make_campaign(db, mode="progressive", hours={"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"},
+                                endpoints=("101",), script=False, clients=[("ООО «Ромашка»", phone, None)])
+    await rig.dialer.start()
+    await wait_for(lambda: len(rig.record.calls) == 1, 10.0, "the call")
+    await send_queue_pause(rig.bridge.conn, "PJSIP/101", True, "Обед")
+    live = rig.dialer.runs[setup.campaign_id].live
+    await wait_for(lambda: live.day_abandoned == 1, 10.0, "the abandon to be counted")
+    [attempt] = await attempts_of(db, setup.campaign_id)
+    assert attempt.outcome is None and len(live.calls) == 1, "counted while the client still hears the apology"
+    assert [e["Reason"] for e in rig.record.abandons] == ["JOINEMPTY"]
+
+    async def done() -> bool:
+        return settled((await leads_of(db, setup.campaign_id)).values(), utcnow())
+
+    await wait_for(done, 10.0, "the call's outcome")
+    [attempt] = await attempts_of(db, setup.campaign_id)
+    lead = (await leads_of(db, setup.campaign_id))[phone]
+    assert attempt.outcome == "abandoned" and lead.abandon_hold_until is not None
+    stats = rig.dialer.stats(setup.campaign_id)
+    assert stats is not None and (stats["day_answered"], stats["day_abandoned"]) == (1, 1), "counted once"
