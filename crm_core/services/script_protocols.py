@@ -258,12 +258,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Russian, Ukrainian and Belarusian patronymic endings (Андреевна, Петрович, Іванівна, Міхайлаўна).
+_PATRONYMIC_ENDINGS = ("вич", "вна", "чна", "ич", "івна", "ївна", "віч", "ўна", "оглы", "кызы")
+
+
+def _is_patronymic(word: str) -> bool:
+    return word.lower().endswith(_PATRONYMIC_ENDINGS)
+
+
 def _first_name(full_name: str) -> str:
-    # "Смирнов Кирилл Андреевич" (surname first, with a patronymic) or "Кирилл Смирнов".
+    # "Смирнов Кирилл Андреевич" (surname first) or "Ольга Андреевна Иванова" (given name
+    # first): the patronymic's place tells which; two words are "Кирилл Смирнов".
     words = full_name.split()
     if not words:
         return ""
-    return words[1] if len(words) >= 3 else words[0]
+    if len(words) >= 3:
+        return words[0] if _is_patronymic(words[1]) and not _is_patronymic(words[2]) else words[1]
+    return words[0]
 
 
 async def call_facts(s: AsyncSession, actor: Actor, client: Client, call: Call | None) -> dict[str, Any]:
