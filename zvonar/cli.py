@@ -113,6 +113,12 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(settings, host=args.host, port=args.port, clients=args.clients, serve=not args.no_serve)
 
 
+def cmd_tui(args: argparse.Namespace, settings: Settings) -> int:
+    from operator_tui.app import run_tui
+
+    return run_tui(args.server or f"http://{settings.http.host}:{settings.http.port}", lang=args.lang, login=args.user or "")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="zvonar",
@@ -134,6 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clients", type=int, default=300, help="how many demo clients to create")
     p.add_argument("--no-serve", action="store_true", help="load the data and exit")
     p.set_defaults(func=cmd_demo)
+
+    p = verbs.add_parser("tui", help="the operator desk in the terminal (a client of the HTTP/WebSocket API)")
+    p.add_argument("--server", help="the Zvonar server's address (default: this machine's HTTP settings)")
+    p.add_argument("--lang", choices=["ru", "en", "uk"], default="ru", help="the desk's language (F12 switches)")
+    p.add_argument("--user", help="the login to fill in")
+    p.set_defaults(func=cmd_tui)
 
     db = verbs.add_parser("db", help="the store: migrations")
     db_verbs = db.add_subparsers(dest="db_verb", metavar="ACTION", required=True)

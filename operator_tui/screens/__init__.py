@@ -1,0 +1,1 @@
+"""The desk's screens: login, the desk, and the modal dialogs it opens."""

@@ -1,0 +1,73 @@
+"""Preview dialling on the desk: the next lead's card, a skip with a reason, accept, the call, and the
+wrap-up recording the campaign's own disposition on the lead (dialer routes, real server)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from crm_core.models import Lead, Role
+from crm_core.rights import Actor
+from crm_core.services import campaigns as campaigns_service
+from operator_tui.screens.pick import PickScreen
+from operator_tui.screens.preview import PreviewScreen, lead_id_of
+from scripts_engine.protocol_store import ProtocolStore
+from tests.operator_tui.conftest import Zvonar, desk, log_in, wait_for
+
+ALL_DAY = {"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}
+
+
+async def test_preview_skip_accept_call_and_campaign_disposition(zvonar: Zvonar, tmp_path: Path) -> None:
+    op = await zvonar.user("ivanova", endpoint="101")
+    sup_user = await zvonar.user("smirnova", role="supervisor")
+    await zvonar.client(op.id, "ООО «Ромашка»", "+79161234567")
+    await zvonar.client(op.id, "ТОВ «Карпати»", "+380671234502", region="Львовская область")
+    sup = Actor(user_id=sup_user.id, role=Role.supervisor, team_id=sup_user.team_id)
+    source = (Path(__file__).resolve().parents[2] / "scripts_engine" / "examples" / "cold_call_b2b.yaml").read_text("utf-8")
+    await ProtocolStore(zvonar.db).publish(sup, "cold_call", source)
+    campaign = await campaigns_service.create_campaign(
+        zvonar.db, sup, {"name": "Предпросмотр: тёплые клиенты", "mode": "preview", "hours": ALL_DAY,
+                         "script_code": "cold_call"})
+    await campaigns_service.set_agents(zvonar.db, sup, campaign.id, [op.id])
+    await campaigns_service.add_list_from_filter(zvonar.db, sup, campaign.id, "Клиенты Ивановой", None)
+    await campaigns_service.launch(zvonar.db, sup, campaign.id)
+
+    app = desk(zvonar.base_url, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await log_in(pilot, "ivanova")
+        await wait_for(pilot, lambda: app.desk is not None, what="the desk")
+        screen = app.desk
+        await wait_for(pilot, lambda: screen.state.link.state == "online", what="online")
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen) and app.screen.lead is not None,
+                       what="the first card")
+        preview: PreviewScreen = app.screen  # type: ignore[assignment]
+        first = lead_id_of(preview.lead)  # type: ignore[arg-type]
+        assert preview.query_one("#preview-card").view.title in ("ООО «Ромашка»", "ТОВ «Карпати»")
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickScreen), what="the skip reasons")
+        await pilot.press("2")  # уже клиент
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen) and preview.lead is not None
+                       and lead_id_of(preview.lead) != first, what="the next card")
+        second = lead_id_of(preview.lead)  # type: ignore[arg-type]
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: app.screen is screen, what="back on the desk")
+        call = screen.state.call
+        assert call is not None and call.campaign_id == campaign.id and call.lead_id == second and call.action_id
+        assert "Предпросмотр: тёплые клиенты" in str(screen.status_bar.render())
+        await wait_for(pilot, lambda: screen.state.shown_state == "on_call", what="the call to connect", timeout=15)
+        channels = [c["channel"] for c in zvonar.sim.live_channels() if "trunk" in c["channel"]]
+        await zvonar.hang_up(channels[0])
+        await wait_for(pilot, lambda: screen.wrapup_panel is not None, what="the wrap-up")
+        codes = [d.code for d in screen.wrapup_panel.dispositions]  # type: ignore[union-attr]
+        view = await campaigns_service.get_campaign(zvonar.db, sup, campaign.id)
+        assert codes == [d.code for d in view.dispositions], "the campaign's own codes, in its order"
+        await pilot.press("1")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: screen.wrapup_panel is None, what="the wrap-up to be saved")
+
+    async with zvonar.db.reading() as s:
+        leads = {lead.id: lead for lead in (await s.execute(select(Lead))).scalars()}
+    assert leads[second].disposition_code == codes[0]
+    assert leads[first].state == "ready" and leads[first].disposition_code is None

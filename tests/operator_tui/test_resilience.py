@@ -1,0 +1,94 @@
+"""Nothing typed is lost: a restarted desk resumes its script session; a wrap-up saved while the server
+is down waits on disk and goes when the event stream has reconnected by itself."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy import select
+
+from crm_core.models import Interaction
+from operator_tui.screens.desk import DeskScreen
+from operator_tui.screens.pick import PickScreen
+from tests.operator_tui.conftest import SIM, Zvonar, _serve, desk, log_in, type_text, wait_for
+
+
+async def _desk(pilot) -> DeskScreen:  # type: ignore[no-untyped-def]
+    app = pilot.app
+    await log_in(pilot, "ivanova")
+    await wait_for(pilot, lambda: app.desk is not None, what="the desk")
+    screen: DeskScreen = app.desk
+    await wait_for(pilot, lambda: screen.state.link.state == "online", what="online")
+    return screen
+
+
+def _step(screen: DeskScreen) -> str | None:
+    return (screen.session or {}).get("current", {}).get("step_id")
+
+
+async def test_a_restarted_desk_resumes_the_script_where_it_stopped(zvonar: Zvonar, tmp_path: Path) -> None:
+    op = await zvonar.user("ivanova", endpoint="101")
+    client_id = await zvonar.client(op.id, "ООО «Ромашка»", "+79161234567", contact=("Иван", "Петров"))
+    await zvonar.publish_scripts()
+    app = desk(zvonar.base_url, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _desk(pilot)
+        screen.show_client(client_id)
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: isinstance(app.screen, PickScreen), what="the script list")
+        labels = [label for _v, label in app.screen.choices]  # type: ignore[attr-defined]
+        await pilot.press(str(next(i for i, label in enumerate(labels) if "NPS" in label or "отзыв" in label.lower()) + 1))
+        await wait_for(pilot, lambda: _step(screen) is not None, what="the first step")
+        first = _step(screen)
+        await pilot.press("1")
+        await wait_for(pilot, lambda: _step(screen) != first, what="the second step")
+        where, session_id = _step(screen), screen.session["id"]  # type: ignore[index]
+
+    again = desk(zvonar.base_url, tmp_path, login="ivanova")  # same state folder: as after a crash
+    async with again.run_test(size=(120, 40)) as pilot:
+        await log_in(pilot, "ivanova")
+        await wait_for(pilot, lambda: again.desk is not None, what="the desk")
+        screen = again.desk
+        await wait_for(pilot, lambda: _step(screen) == where, what="the resumed step")
+        assert screen.session["id"] == session_id  # type: ignore[index]
+        assert screen.card_client_id == client_id
+        assert screen.script_panel.session["current"]["step_id"] == where  # type: ignore[index]
+
+
+async def test_wrap_up_while_the_server_is_down_is_kept_and_sent_after_reconnect(zvonar: Zvonar, tmp_path: Path) -> None:
+    op = await zvonar.user("ivanova", endpoint="101")
+    client_id = await zvonar.client(op.id, "ООО «Ромашка»", "+79161234567")
+    app = desk(zvonar.base_url, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _desk(pilot)
+        screen.show_client(client_id)
+        await wait_for(pilot, lambda: screen.card is not None, what="the card")
+        port = int(zvonar.base_url.rsplit(":", 1)[1])
+
+        # The server goes away: the desk says so and keeps trying.
+        await zvonar.server.close()
+        await wait_for(pilot, lambda: screen.state.link.state == "offline", what="offline")
+        assert "нет связи" in str(screen.status_bar.render())
+
+        # The operator records an outcome anyway: it is kept, and said to be unsent.
+        await pilot.press("f6")
+        await wait_for(pilot, lambda: screen.wrapup_panel is not None, what="the wrap-up")
+        await pilot.press("1")
+        await type_text(pilot, "Договорились о встрече")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: screen.wrapup_panel is None, what="the wrap-up to close")
+        assert screen.state.unsent == 1 and "не отправлено: 1" in str(screen.status_bar.render())
+        assert "Договорились о встрече" in (tmp_path / screen.store.path.name).read_text("utf-8")
+
+        # The server is back on the same address: the stream reconnects by itself, the outbox empties.
+        back, _app, _bus = await _serve(zvonar.db, SIM, port=port)
+        try:
+            await wait_for(pilot, lambda: screen.state.link.state == "online", what="reconnected")
+            await wait_for(pilot, lambda: screen.state.unsent == 0, what="the outbox to empty")
+        finally:
+            await back.close()
+    async with zvonar.db.reading() as s:
+        subjects = (await s.execute(select(Interaction.body).where(Interaction.client_id == client_id))).scalars().all()
+    assert subjects == ["Договорились о встрече"]
+    await asyncio.sleep(0)
