@@ -31,16 +31,17 @@ How it holds the cap (FTC 16 CFR 310.4(b)(4)(i) and Ofcom: 3 % of live answered 
   answers shrunk towards the cap by ``prior_answered`` pseudo-answers (the morning starts
   cautious): integral control that settles the day near ``aim`` (a share of the cap).
   While the rolling window (the last N human answers) runs above the cap, ``theta`` is cut
-  further. Hard stop: with less than ``guard_abandons`` abandon of room left under the cap
+  further; over the day's first ``ramp_answers_per_agent`` answers per agent it ramps up
+  from 0. Hard stop: with less than ``guard_abandons`` abandon of room left under the cap
   today, the dialer is progressive (which cannot abandon).
 
 Small teams (1-5 agents): the same forecast (its normal approximation is coarse there and
 errs cautious); the room guard keeps a small team progressive until ~34 human answers
 leave room for one abandon, and whenever one more would breach the cap.
 Cold start, any team: progressive until ``min_dials`` dials are resolved and
-``min_samples`` answers, talks and wrap-ups are measured; while the talks in progress
-contradict the measured talk time (biased short early in the day), talking agents are
-not counted on to free up. See docs/dialer_pacing.md.
+``min_samples`` answers, talks and wrap-ups are measured; in the morning, while the talks
+in progress contradict the measured talk time (biased short: only short talks have ended),
+talking agents are not counted on to free up. See docs/dialer_pacing.md.
 """
 
 from __future__ import annotations
@@ -126,6 +127,8 @@ class PacingConfig:
     guard_abandons: float = 1.0
     window_floor: int = 500  # the window's rate is read over at least this many answers
     window_gain: float = 5.0
+    ramp_answers_per_agent: float = 8.0  # theta ramps up over the day's first 8 answers per agent
+    morning_answers_per_agent: float = 10.0  # talk times are checked for the morning's bias until then
     grid: tuple[float, ...] = (0.03, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.98)  # answer-time quantiles
     talk_hazard_ahead: float = 5.0  # the talk-end hazard is read this many seconds ahead
     talk_outliers_share: float = 0.1
@@ -278,10 +281,15 @@ def decide(stats: PacingStats, config: PacingConfig = PacingConfig()) -> PacingD
         return PacingDecision(progressive, "cold start: progressive")
     # Early in the day the measured talk time is biased short (only short talks have
     # ended); until it is not, agents still talking are not counted on to free up.
-    talk_known = not _contradicted(_fitted(stats.talk_time), [s for state, s in stats.agents if state == TALK], config)
+    morning = stats.day_answered < config.morning_answers_per_agent * active
+    talk_known = not (
+        morning and _contradicted(_fitted(stats.talk_time), [s for state, s in stats.agents if state == TALK], config)
+    )
     if stats.cap * stats.day_answered - stats.day_abandoned < config.guard_abandons:
         return PacingDecision(progressive, "no room under the cap today: progressive")
     theta = allowed_risk(stats, config)
+    if config.ramp_answers_per_agent > 0:  # the morning's estimates are the least sure
+        theta *= min(1.0, stats.day_answered / (config.ramp_answers_per_agent * active))
 
     p = stats.recent_humans / stats.recent_dials
     forecast = _Forecast(stats, p, free, waiting, talk_known, config)

@@ -77,7 +77,7 @@ class PacingWindow:
         lines_per_agent: int = 3,
         abandon_after: float = 2.0,
         outcome_window: int = 2000,
-        duration_window: int = 1000,
+        duration_window: int = 400,
         rate_window: int = 2000,
     ) -> None:
         for name, value in (("outcome_window", outcome_window), ("duration_window", duration_window),

@@ -175,15 +175,18 @@ def test_a_stricter_risk_never_dials_more(agents: int) -> None:
     assert dials == sorted(dials)
 
 
-def test_talk_times_biased_short_are_not_counted_on() -> None:
+def test_talk_times_biased_short_are_not_counted_on_in_the_morning() -> None:
     # Early in the day only short talks have ended (measured mean 40 s) while every agent
     # has been talking for 90-130 s: the talking agents must not be counted on to free up.
     staff = [("talk", 90.0 + i) for i in range(40)] + [("free", 1.0)] * 2
-    early = snapshot(staff, talk_time=Estimate(40.0, 10.0, 30))
-    decision = decide(early)
-    trusted = decide(early, PacingConfig(talk_outliers_share=1.0, talk_outliers_slack=1000))
+    morning = snapshot(staff, talk_time=Estimate(40.0, 10.0, 30), day_answered=300, day_abandoned=2)
+    decision = decide(morning)
     assert decision.dials <= 3
+    trusted = decide(morning, PacingConfig(talk_outliers_share=1.0, talk_outliers_slack=1000))
     assert trusted.dials > decision.dials + 5
+    # Later in the day the check is off: talk times then come from talks that started any time.
+    afternoon = replace(morning, day_answered=3000, day_abandoned=60)
+    assert decide(afternoon).dials > decision.dials + 5
 
 
 def test_the_same_snapshot_gives_the_same_decision() -> None:
