@@ -309,17 +309,8 @@ class DeskScreen(DeskScreenBase):
                 self._set_state(self.state.named_campaign(call.campaign_id, str(payload["campaign_name"])))
             self.fetch_campaign(call.campaign_id)
         if payload.get("known") and isinstance(payload.get("client"), dict):
-            client_id = int(payload["client"]["client_id"])
-            same_client = client_id == self.card_client_id
             self.pop = payload
-            if not same_client:
-                self.card = None
-                self.open_events = None
-                self._clear_session()
-            self.card_client_id = client_id
-            self._left("card")
-            self._render_card()
-            self.load_card(client_id)
+            self._open_card(int(payload["client"]["client_id"]))
         else:
             new = payload.get("new_client") or {}
             self.pop = payload
@@ -343,6 +334,12 @@ class DeskScreen(DeskScreenBase):
         """Open a client's card (from search, the agenda, a restart)."""
         if client_id != self.card_client_id:
             self.pop = None
+        self._open_card(client_id)
+        self._persist()
+
+    def _open_card(self, client_id: int) -> None:
+        # Another client's card drops the previous card and its script session.
+        if client_id != self.card_client_id:
             self.card = None
             self.open_events = None
             self._clear_session()
@@ -350,7 +347,6 @@ class DeskScreen(DeskScreenBase):
         self._left("card")
         self._render_card()
         self.load_card(client_id)
-        self._persist()
 
     def on_open_client(self, message: OpenClient) -> None:
         self.show_client(message.client_id)
