@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from crm_core.db import Database
 from crm_core.errors import NotAuthenticated, NotFound
 from crm_core.login_throttle import LoginThrottle
+from crm_core.passwords import DEFAULT_HASHING, PasswordHashing
 from crm_core.rights import Actor
 
 
@@ -31,6 +32,7 @@ class ApiContext:
     default_region: str = "RU"
     session_ttl_hours: float = 12.0
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    passwords: PasswordHashing = DEFAULT_HASHING
 
 
 CONTEXT_KEY = web.AppKey("zvonar_api_context", ApiContext)

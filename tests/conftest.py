@@ -17,11 +17,14 @@ from crm_core.db import Database
 from crm_core.migrate import upgrade
 from crm_core.models import Base
 from tests.ami_bridge.trace_files import shared_dir
+from tests.password_cost import TEST_PASSWORD_ENV
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = shared_dir()
 PG_ADMIN_DSN = os.environ.get("ZVONAR_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("ZVONAR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+for _name, _value in TEST_PASSWORD_ENV.items():
+    os.environ.setdefault(_name, _value)
 
 # Seeded by the migrations themselves; every other table is emptied between tests.
 REFERENCE_TABLES = {"interaction_types", "interaction_statuses", "marketing_channels", "alembic_version", "proposal_statuses", "proposal_transitions"}
@@ -154,6 +157,7 @@ class ApiHarness:
         user = await users.create_user(
             self.db, login=login, full_name=full_name or f"Тестовый {role} {self._seq}", role=Role(role),
             password="correct horse battery", team_id=team_id, phone_endpoint=endpoint,
+            passwords=self.settings.passwords.hashing(),
         )
         anon = await self.client()
         resp = await anon.post("/api/auth/login", json={"login": login, "password": "correct horse battery"})

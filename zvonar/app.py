@@ -70,6 +70,7 @@ def init_app(
         default_region=settings.default_region,
         session_ttl_hours=settings.http.session_ttl_hours,
         throttle=LoginThrottle(limit=settings.http.login_attempts_per_minute, window=60.0),
+        passwords=settings.passwords.hashing(),
     )
 
     async def store_and_bus(app: web.Application) -> AsyncIterator[None]:

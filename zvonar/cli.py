@@ -56,6 +56,7 @@ def cmd_user_create(args: argparse.Namespace, settings: Settings) -> int:
             await users.create_user(
                 db, login=args.login, full_name=args.name or args.login, role=Role(args.role),
                 password=password, team_id=team_id, phone_endpoint=args.endpoint,
+                passwords=settings.passwords.hashing(),
             )
         finally:
             await db.dispose()

@@ -77,6 +77,7 @@ async def load_demo(settings: Settings, clients: int) -> dict[str, object]:
                 await users_service.create_user(
                     db, login=u.login, full_name=u.full_name, role=u.role, password=u.password,
                     team_id=None if u.role is Role.admin else team_id, phone_endpoint=u.endpoint,
+                    passwords=settings.passwords.hashing(),
                 )
         async with db.reading() as s:
             admin = (await s.execute(select(User).where(User.login == "admin"))).scalar_one()

@@ -8,13 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from crm_core.passwords import MIN_MEMORY_KIB_PER_LANE, PasswordHashing
 
 
 class AmiSettings(BaseModel):
@@ -65,6 +67,24 @@ class HttpSettings(BaseModel):
     login_attempts_per_minute: int = 10
 
 
+class PasswordSettings(BaseModel):
+    """Argon2id cost for users' passwords (RFC 9106's low-memory profile); raised costs apply at each user's next login."""
+
+    time_cost: int = Field(3, ge=1)
+    memory_kib: int = Field(65536, ge=8)
+    parallelism: int = Field(4, ge=1)
+
+    @model_validator(mode="after")
+    def _enough_memory(self) -> PasswordSettings:
+        if self.memory_kib < MIN_MEMORY_KIB_PER_LANE * self.parallelism:
+            raise ValueError(f"memory_kib must be at least {MIN_MEMORY_KIB_PER_LANE} per lane of parallelism")
+        return self
+
+    def hashing(self) -> PasswordHashing:
+        """The hasher these settings describe."""
+        return PasswordHashing(time_cost=self.time_cost, memory_kib=self.memory_kib, parallelism=self.parallelism)
+
+
 class Settings(BaseSettings):
     """Everything Zvonar can be told; passed down from the CLI, never read as a global."""
 
@@ -84,6 +104,7 @@ class Settings(BaseSettings):
     ami: AmiSettings = Field(default_factory=AmiSettings)
     pbx_sim: PbxSimSettings = Field(default_factory=PbxSimSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    passwords: PasswordSettings = Field(default_factory=PasswordSettings)
     dialer: DialerSettings = Field(default_factory=DialerSettings)
 
     @field_validator("default_region")

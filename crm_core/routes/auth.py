@@ -45,7 +45,9 @@ async def login(req: ApiRequest) -> LoginOut:
     if throttle.blocked(login_key, peer_key):
         raise TooManyAttempts()
     try:
-        result = await users_service.login(req.db, body.login, body.password, timedelta(hours=req.ctx.session_ttl_hours))
+        result = await users_service.login(
+            req.db, body.login, body.password, timedelta(hours=req.ctx.session_ttl_hours), req.ctx.passwords
+        )
     except AuthenticationFailed:
         throttle.failed(login_key, peer_key)
         raise

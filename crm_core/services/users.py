@@ -8,13 +8,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from crm_core.db import Database
 from crm_core.errors import AuthenticationFailed, Conflict, InvalidInput, NotAuthenticated, UserNotFound
 from crm_core.models import ApiSession, Role, Team, User, utcnow
-from crm_core.passwords import hash_password, needs_rehash, verify_password
+from crm_core.passwords import DEFAULT_HASHING, PasswordHashing
 from crm_core.rights import Actor, require_role, user_scope
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ async def create_user(
     team_id: int | None = None,
     phone_endpoint: str | None = None,
     actor: Actor | None = None,
+    passwords: PasswordHashing = DEFAULT_HASHING,
 ) -> User:
     """Create a user; ``actor`` None means the CLI/bootstrap (an admin's act)."""
     if actor is not None:
@@ -70,7 +71,7 @@ async def create_user(
         role=role,
         team_id=team_id,
         phone_endpoint=phone_endpoint,
-        password_hash=hash_password(password),
+        password_hash=await passwords.hash_async(password),
     )
     try:
         async with db.transaction() as s:
@@ -81,15 +82,23 @@ async def create_user(
     return user
 
 
-async def login(db: Database, login_name: str, password: str, ttl: timedelta) -> LoginResult:
-    """Check the password and open a session; the token is returned once, stored hashed."""
-    async with db.transaction() as s:
+async def login(
+    db: Database, login_name: str, password: str, ttl: timedelta, passwords: PasswordHashing = DEFAULT_HASHING
+) -> LoginResult:
+    """Check the password and open a session; the token is returned once, stored hashed.
+
+    A hash made at another cost than ``passwords`` is redone with it.
+    """
+    async with db.reading() as s:
         user = (await s.execute(select(User).where(User.login == login_name.strip().lower()))).scalar_one_or_none()
-        ok = verify_password(user.password_hash if user else None, password)
-        if user is None or not ok or not user.is_active:
-            raise AuthenticationFailed()
-        if needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
+    # Hashing is slow on purpose: done outside any transaction, so no lock is held meanwhile.
+    ok = await passwords.verify_async(user.password_hash if user else None, password)
+    if user is None or not ok or not user.is_active:
+        raise AuthenticationFailed()
+    new_hash = await passwords.hash_async(password) if passwords.needs_rehash(user.password_hash) else None
+    async with db.transaction() as s:
+        if new_hash is not None:
+            await s.execute(update(User).where(User.id == user.id).values(password_hash=new_hash))
         token = secrets.token_urlsafe(32)
         expires = utcnow() + ttl
         s.add(ApiSession(token_hash=_token_hash(token), user_id=user.id, expires_at=expires))

@@ -25,6 +25,7 @@ from zvonar.app import init_app
 from zvonar.bus import InProcessBus
 from zvonar.settings import load_settings
 from zvonar.telephony import SIM_KEY
+from tests.password_cost import TEST_PASSWORDS
 
 SUPPORT_MEMBERS = ("101", "102", "103", "104", "105")
 # 101 picks up an inbound call after 10 simulated seconds (0.5 s here) and stays on the
@@ -71,7 +72,7 @@ async def pbx(db: Database) -> AsyncIterator[Pbx]:
 async def _agent(pbx: Pbx, login: str, endpoint: str, team: str) -> User:
     """An operator who is only acted upon (never logs in: an Argon2 check saved)."""
     return await users.create_user(pbx.db, login=login, full_name=login.title(), role=Role.operator,
-                                   password="correct horse battery", team_id=await users.ensure_team(pbx.db, team),
+                                   password="correct horse battery", passwords=TEST_PASSWORDS, team_id=await users.ensure_team(pbx.db, team),
                                    phone_endpoint=endpoint)
 
 

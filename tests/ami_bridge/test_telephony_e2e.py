@@ -24,6 +24,7 @@ from zvonar.app import init_app
 from zvonar.bus import InProcessBus
 from zvonar.settings import load_settings
 from zvonar.telephony import SIM_KEY
+from tests.password_cost import TEST_PASSWORDS
 
 ROMASHKA = "+79161234567"
 BONDAR = "+380671234567"
@@ -48,7 +49,7 @@ class Phones:
         self.clients: list[TestClient] = []
 
     async def login(self, login: str, role: Role, endpoint: str | None, team_id: int) -> tuple[int, TestClient]:
-        user = await users.create_user(self.db, login=login, full_name=login.title(), role=role, password="correct horse battery",
+        user = await users.create_user(self.db, login=login, full_name=login.title(), role=role, password="correct horse battery", passwords=TEST_PASSWORDS,
                                        team_id=team_id, phone_endpoint=endpoint)
         client = TestClient(self.server)
         await client.start_server()

@@ -24,6 +24,7 @@ from crm_core.services import campaigns as campaigns_service
 from crm_core.services import users
 from crm_core.services.clients import ClientInput, PhoneInput, create_client
 from scripts_engine.protocol_store import ProtocolStore
+from tests.password_cost import TEST_PASSWORDS
 
 REPO = Path(__file__).resolve().parents[2]
 # Zones of Russia from UTC+2 to UTC+12: at any moment one of them is in the middle of its day.
@@ -128,12 +129,12 @@ async def make_campaign(
     """A campaign of the sales team: ``clients`` are (name, phone, time zone); operators on ``endpoints``."""
     team = await users.ensure_team(db, "Отдел продаж")
     sup = await users.create_user(db, login="smirnova", full_name="Елена Викторовна Смирнова", role=Role.supervisor,
-                                  password="correct horse battery", team_id=team)
+                                  password="correct horse battery", passwords=TEST_PASSWORDS, team_id=team)
     names = {"101": "Ольга Андреевна Иванова", "102": "Олег Петрович Коваленко", "103": "Святлана Міхайлаўна Жук"}
     operators = {}
     for i, endpoint in enumerate(endpoints):
         user = await users.create_user(db, login=f"op{endpoint}", full_name=names.get(endpoint, f"Оператор {endpoint}"),
-                                       role=Role.operator, password="correct horse battery", team_id=team,
+                                       role=Role.operator, password="correct horse battery", passwords=TEST_PASSWORDS, team_id=team,
                                        phone_endpoint=endpoint)
         operators[endpoint] = user.id
     owner = Actor(user_id=next(iter(operators.values())), role=Role.operator, team_id=team)

@@ -24,6 +24,7 @@ from tests.dialer.runner_rig import REPO, campaign_queue, utcnow, wait_for
 from zvonar.app import init_app
 from zvonar.bus import InProcessBus
 from zvonar.settings import load_settings
+from tests.password_cost import TEST_PASSWORDS
 
 ALL_DAY = {"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}
 CLIENTS = {"+79161234501": "ООО «Ромашка»", "+380671234502": "ТОВ «Карпати»", "+375291234503": "ОАО «Криница»"}
@@ -67,7 +68,7 @@ async def desk(db: Database) -> AsyncIterator[Desk]:
     for login, role, team, endpoint in (("smirnova", Role.supervisor, sales, None), ("ivanova", Role.operator, sales, "101"),
                                         ("shevchenko", Role.supervisor, kyiv, None)):
         made[login] = await users.create_user(db, login=login, full_name=login.title(), role=role,
-                                              password="correct horse battery", team_id=team, phone_endpoint=endpoint)
+                                              password="correct horse battery", passwords=TEST_PASSWORDS, team_id=team, phone_endpoint=endpoint)
     for phone, name in CLIENTS.items():
         await create_client(db, Actor.of(made["ivanova"]), ClientInput(name=name, phones=[PhoneInput(phone)]))
     sup = Actor.of(made["smirnova"])

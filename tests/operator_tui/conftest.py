@@ -41,6 +41,7 @@ from zvonar.app import init_app
 from zvonar.bus import InProcessBus
 from zvonar.settings import load_settings
 from zvonar.telephony import SIM_KEY
+from tests.password_cost import TEST_PASSWORDS
 
 PASSWORD = "correct horse battery"
 SUPPORT_DID = "74951234567"
@@ -80,7 +81,7 @@ class Zvonar:
                    full_name: str | None = None, team: str = "Отдел продаж") -> Any:
         team_id = await users.ensure_team(self.db, team)
         return await users.create_user(self.db, login=login, full_name=full_name or login.title(), role=Role(role),
-                                       password=PASSWORD, team_id=team_id, phone_endpoint=endpoint)
+                                       password=PASSWORD, passwords=TEST_PASSWORDS, team_id=team_id, phone_endpoint=endpoint)
 
     async def client(self, owner_id: int, name: str, phone: str, *, region: str = "Москва",
                      contact: tuple[str, str] | None = None, status: str = "client") -> int:

@@ -22,6 +22,7 @@ from crm_core.models import Role
 from crm_core.rights import Actor
 from crm_core.services import users
 from crm_core.services.clients import ClientInput, ContactInput, PhoneInput, create_client
+from tests.password_cost import TEST_PASSWORDS
 
 EXAMPLES_PER_OPERATION = 12
 
@@ -47,9 +48,9 @@ def _serve(db_path: Path, ready: threading.Event, stop: list, box: dict) -> None
         await ensure_schema(db)
         team = await users.ensure_team(db, "Отдел продаж")
         sup = await users.create_user(db, login="smirnova", full_name="Елена Смирнова", role=Role.supervisor,
-                                      password="correct horse battery", team_id=team, phone_endpoint="100")
+                                      password="correct horse battery", passwords=TEST_PASSWORDS, team_id=team, phone_endpoint="100")
         op = await users.create_user(db, login="ivanova", full_name="Ольга Иванова", role=Role.operator,
-                                     password="correct horse battery", team_id=team, phone_endpoint="101")
+                                     password="correct horse battery", passwords=TEST_PASSWORDS, team_id=team, phone_endpoint="101")
         for i, (name, phone) in enumerate([("ООО «Ромашка»", "+7 916 123-45-67"), ("ФОП Коваленко О.П.", "+380 67 123 45 67"),
                                            ("ОАО «Гомельстекло»", "+375 (29) 123-45-67")]):
             await create_client(db, Actor(op.id, Role.operator, team), ClientInput(

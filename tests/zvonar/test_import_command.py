@@ -17,6 +17,7 @@ from crm_core.services import users
 from zvonar.cli import build_parser
 from zvonar.import_command import import_clients_command, parse_mapping
 from zvonar.settings import load_settings
+from tests.password_cost import TEST_PASSWORDS
 
 REPO = Path(__file__).resolve().parents[2]
 ONE_C = REPO / "tests" / "crm_core" / "data" / "1c_kontragenty_cp1251.csv"
@@ -90,7 +91,7 @@ def test_file_errors_exit_1_and_bad_arguments_exit_2(tmp_path: Path, capsys: pyt
         db = Database(f"sqlite+aiosqlite:///{tmp_path / 'zvonar.sqlite3'}")
         await ensure_schema(db)
         await users.create_user(db, login="admin", full_name="Соколова Анна Павловна", role=Role.admin,
-                                password="correct horse battery")
+                                password="correct horse battery", passwords=TEST_PASSWORDS)
         await db.dispose()
 
     asyncio.run(admin())
