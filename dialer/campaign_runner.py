@@ -51,9 +51,11 @@ from dialer.runner_state import (
     CampaignInfo,
     CampaignLive,
     LiveCall,
+    WrapUpClock,
     agents_by_phase,
     agents_in_queue,
     dials_wanted,
+    effective_status,
     pacing_agents,
     parse_wall,
     state_payload,
@@ -152,7 +154,7 @@ class Dialer:
         self.holds: dict[tuple[int, int], PreviewHold] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._sub: Any = None
-        self._wrap_since: dict[str, datetime] = {}
+        self._wrap_clock = WrapUpClock()
         self._stopping = False
         self._last_recovery = float("-inf")
         self._last_escalation = float("-inf")
@@ -353,7 +355,9 @@ class Dialer:
     def agents_seen(self) -> list[AgentSeen]:
         """Every queue agent the bridge knows, with the seconds it has been in its state."""
         t = self._now()
-        return [AgentSeen(a.agent, str(a.state), max(0.0, t - a.since), tuple(a.queues)) for a in self.bridge.agents.snapshot()]
+        wrapup = self.config.wrapup_pause_reasons
+        return [AgentSeen(a.agent, effective_status(str(a.state), a.reason, wrapup), max(0.0, t - a.since), tuple(a.queues))
+                for a in self.bridge.agents.snapshot()]
 
     # ----------------------------------------------------------------- the loop of one campaign
 
@@ -680,21 +684,23 @@ class Dialer:
             await self._update_run(run, replace(run.info, state=str(state)))
 
     def _agent_state(self, payload: Mapping[str, Any]) -> None:
-        """Wrap-up lengths for the pacing, from an agent's wrap_up -> next state."""
+        """Wrap-up lengths for the pacing: from the end of a call to the next state that is not a wrap-up.
+
+        Asterisk's wrap-up and the desk's wrap-up pause that follows it are one wrap-up.
+        """
         agent = _text(payload.get("agent"))
         since = parse_wall(payload.get("since"))
         if not agent or since is None:
             return
-        started = self._wrap_since.pop(agent, None)
-        if payload.get("state") == "wrap_up":
-            self._wrap_since[agent] = since
-        elif started is not None and payload.get("previous_state") == "wrap_up":
-            seconds = (since - started).total_seconds()
+        reason = payload.get("reason")
+        status = effective_status(str(payload.get("state")), reason if isinstance(reason, str) else None,
+                                  self.config.wrapup_pause_reasons)
+        seconds = self._wrap_clock.observe(agent, status, since)
+        if seconds is not None:
             queues = payload.get("queues") or []
-            if 0 <= seconds < 3600:
-                for run in self.runs.values():
-                    if run.info.queue in queues:
-                        run.window.wrap_ended(seconds)
+            for run in self.runs.values():
+                if run.info.queue in queues:
+                    run.window.wrap_ended(seconds)
 
     async def _settle(self, run: CampaignRun, action_id: str, payload: Mapping[str, Any], t: float) -> None:
         call = run.live.calls.get(action_id)

@@ -39,6 +39,8 @@ class DialerConfig:
     click_to_call_context: str = "zvonar-outbound"
     preview_timeout_ms: int = 30000
     company_caller_id: str = ""
+    # Pause reasons that mean "writing up the last call" (the operator desk's wrap-up pause).
+    wrapup_pause_reasons: tuple[str, ...] = ("wrap-up",)
     default_ring_timeout: float = 25.0
     # Put a campaign's assigned operators into its queue while it runs (QueueAdd/QueueRemove).
     login_agents: bool = True

@@ -89,6 +89,42 @@ class AgentSeen:
     queues: tuple[str, ...] = ()
 
 
+def effective_status(status: str, reason: str | None, wrapup_pause_reasons: Iterable[str]) -> str:
+    """The agent's status for the dialer: paused for a wrap-up reason is a wrap-up.
+
+    The operator desk pauses its agent with reason "wrap-up" until the wrap-up is saved
+    (so Asterisk rings nobody mid-form); that agent frees as a wrap-up does, and its time
+    is wrap-up for occupancy, not a break.
+    """
+    if status == "paused" and reason is not None and reason in wrapup_pause_reasons:
+        return "wrap_up"
+    return status
+
+
+class WrapUpClock:
+    """Measures wrap-ups from agent state changes: from the end of a call to the next state that is not a wrap-up.
+
+    Asterisk's wrap-up and the desk's wrap-up pause after it (see :func:`effective_status`)
+    are one wrap-up; a length over an hour is a forgotten pause, not a wrap-up.
+    """
+
+    MAX_SECONDS = 3600.0
+
+    def __init__(self) -> None:
+        self._since: dict[str, datetime] = {}
+
+    def observe(self, agent: str, status: str, since: datetime) -> float | None:
+        """Note ``agent`` in ``status`` (an effective status) from ``since``; the seconds of a wrap-up it ends."""
+        if status == "wrap_up":
+            self._since.setdefault(agent, since)
+            return None
+        started = self._since.pop(agent, None)
+        if started is None:
+            return None
+        seconds = (since - started).total_seconds()
+        return seconds if 0 <= seconds < self.MAX_SECONDS else None
+
+
 def agent_phase(status: str) -> str | None:
     """Pacing's view of an agent state: free, talk, wrap, paused, unavailable (None: logged out)."""
     return _PHASE_OF_STATUS.get(status)

@@ -58,6 +58,8 @@ class DialerSettings(BaseModel):
     # Put a campaign's operators into its queue while it runs.
     login_agents: bool = True
     day_timezone: str = "Europe/Moscow"
+    # An agent paused for one of these reasons is wrapping up a call (the TUI's wrap-up pause).
+    wrapup_pause_reasons: tuple[str, ...] = ("wrap-up",)
 
 
 class HttpSettings(BaseModel):

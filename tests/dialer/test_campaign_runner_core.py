@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -14,10 +14,12 @@ from dialer.runner_state import (
     CampaignInfo,
     CampaignLive,
     LiveCall,
+    WrapUpClock,
     agents_by_phase,
     agents_in_queue,
     attempt_outcome,
     dials_wanted,
+    effective_status,
     pacing_agents,
     stats_payload,
 )
@@ -50,6 +52,42 @@ def test_agents_of_the_campaign_queue_by_phase() -> None:
     assert agents_by_phase(mine) == {"free": 1, "talk": 2, "wrap": 1, "paused": 1, "unavailable": 1}
     # Only agents who can take a call count for the pacing; a ringing one is about to talk.
     assert pacing_agents(mine) == [("free", 4.0), ("talk", 30.0), ("wrap", 2.0), ("talk", 0.5)]
+
+
+WRAPUP_REASONS = ("wrap-up",)
+
+
+def test_an_agent_paused_for_the_desk_wrap_up_is_wrapping_up_not_on_a_break() -> None:
+    assert effective_status("paused", "wrap-up", WRAPUP_REASONS) == "wrap_up"
+    assert effective_status("paused", "обед", WRAPUP_REASONS) == "paused"
+    assert effective_status("paused", None, WRAPUP_REASONS) == "paused"
+    assert effective_status("ready", "wrap-up", WRAPUP_REASONS) == "ready"
+    seen = [AgentSeen("101", effective_status("paused", "wrap-up", WRAPUP_REASONS), 4.0, ("campaign",)),
+            AgentSeen("102", effective_status("paused", "обед", WRAPUP_REASONS), 300.0, ("campaign",))]
+    # The wrap-up agent frees soon (the pacing counts on it) and is busy for occupancy.
+    assert pacing_agents(seen) == [("wrap", 4.0)]
+    assert agents_by_phase(seen)["wrap"] == 1 and agents_by_phase(seen)["paused"] == 1
+
+
+def at(seconds: float) -> datetime:
+    return datetime(2026, 12, 3, 10, 0, tzinfo=timezone.utc) + timedelta(seconds=seconds)
+
+
+def test_wrap_up_is_timed_from_the_call_end_through_the_desk_pause_to_ready() -> None:
+    clock = WrapUpClock()
+    assert clock.observe("101", "on_call", at(0)) is None
+    assert clock.observe("101", "wrap_up", at(95)) is None  # Asterisk's wrap-up after the call
+    assert clock.observe("101", effective_status("paused", "wrap-up", WRAPUP_REASONS), at(95.4)) is None
+    assert clock.observe("101", "ready", at(117)) == pytest.approx(22.0)
+    assert clock.observe("101", "ready", at(200)) is None  # nothing was being wrapped up
+
+
+def test_a_wrap_up_cut_short_by_the_next_call_ends_there_and_a_forgotten_pause_is_no_wrap_up() -> None:
+    clock = WrapUpClock()
+    clock.observe("102", "wrap_up", at(0))
+    assert clock.observe("102", "ringing", at(3)) == pytest.approx(3.0)
+    clock.observe("103", "wrap_up", at(0))
+    assert clock.observe("103", "paused", at(2 * 3600)) is None  # two hours: a forgotten pause
 
 
 # ------------------------------------------------------------------ how many to dial

@@ -18,6 +18,7 @@ import pytest
 from ami_bridge.bridge import AmiBridge, BridgeConfig
 from ami_bridge.connection import AmiConnection
 from ami_bridge.pbx_sim import AgentBehaviour, ClientBehaviour, PbxSimulator
+from ami_bridge.queue_actions import QueueOutcome, send_queue_pause
 from crm_core.db import Database
 from crm_core.services import campaigns as campaigns_service
 from crm_core.services import dnc as dnc_service
@@ -243,8 +244,6 @@ async def test_an_abandon_is_counted_when_the_dialplan_reports_it(make_rig, db: 
     The dialplan sends UserEvent ZvonarAbandon, then plays its apology (3.5 s) and hangs
     up: the abandon counts against the cap from the UserEvent, before the call ends.
     """
-    from ami_bridge.queue_actions import send_queue_pause
-
     phone = "+79161110031"
     rig = await make_rig({phone.lstrip("+"): ClientBehaviour("answer", ring_seconds=6.0, talk_seconds=3.0)}, time_scale=0.5)
     setup = await make_campaign(db, mode="progressive", hours={"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"},
@@ -267,3 +266,27 @@ async def test_an_abandon_is_counted_when_the_dialplan_reports_it(make_rig, db: 
     assert attempt.outcome == "abandoned" and lead.abandon_hold_until is not None
     stats = rig.dialer.stats(setup.campaign_id)
     assert stats is not None and (stats["day_answered"], stats["day_abandoned"]) == (1, 1), "counted once"
+
+
+async def test_an_operator_paused_for_the_desk_wrap_up_counts_as_wrapping_up(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
+    """The desk pauses its agent with reason "wrap-up" until the form is saved: busy, about to free, not a break."""
+    now = utcnow()
+    open_zone, _, hours = hours_open_in_one_zone(now)
+    phones = [f"+7916333{i:04d}" for i in range(40)]
+    rig = await make_rig({})  # nobody answers: the agents stay in the queue, free
+    setup = await make_campaign(db, mode="progressive", hours=hours, script=False,
+                                clients=[(f"ООО «Клиент {i}»", p, open_zone) for i, p in enumerate(phones)])
+    sub = await rig.bus.subscribe(["campaign.stats"])
+    await rig.dialer.start()
+    await wait_for(lambda: len(rig.sim.queue_members("campaign")) == 2, 10.0, "the operators in the campaign queue")
+
+    assert await send_queue_pause(rig.bridge.conn, "PJSIP/101", True, "wrap-up") is QueueOutcome.PAUSED
+    assert await send_queue_pause(rig.bridge.conn, "PJSIP/102", True, "обед") is QueueOutcome.PAUSED
+    agents: dict = {}
+    deadline = asyncio.get_running_loop().time() + 5.0
+    while asyncio.get_running_loop().time() < deadline:
+        event = await sub.get(timeout=5.0)
+        agents = event.payload["agents"]
+        if agents.get("wrap") == 1 and agents.get("paused") == 1:
+            break
+    assert agents.get("wrap") == 1 and agents.get("paused") == 1 and agents.get("free") == 0, agents
