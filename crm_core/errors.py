@@ -246,3 +246,15 @@ class UnknownDisposition(InvalidInput):
     """No such disposition code in this campaign."""
 
     code = "unknown_disposition"
+
+
+class RequestInProgress(Conflict):
+    """A request with this Idempotency-Key is still being handled; send it again in a moment."""
+
+    code = "request_in_progress"
+
+
+class IdempotencyKeyReused(InvalidInput):
+    """This Idempotency-Key was used for another request; use a new key for a new request."""
+
+    code = "idempotency_key_reused"

@@ -9,7 +9,10 @@ because their API is still being settled on the server side.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +21,18 @@ from urllib.parse import urlsplit
 import aiohttp
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_idempotency_key: ContextVar[str | None] = ContextVar("zvonar_idempotency_key", default=None)
+
+
+@contextlib.contextmanager
+def idempotency_key(key: str) -> Iterator[None]:
+    """Writes sent inside carry ``Idempotency-Key: key``: sent again, the server answers without redoing them."""
+    token = _idempotency_key.set(key)
+    try:
+        yield
+    finally:
+        _idempotency_key.reset(token)
 
 
 class ServerUnreachable(Exception):
@@ -108,7 +123,11 @@ class ApiClient:
         """One call: the decoded JSON answer (None for 204), ApiError or ServerUnreachable."""
         url = self.base_url + path
         try:
-            async with self.session.request(method, url, json=body, params=params, headers=self._headers()) as resp:
+            headers = self._headers()
+            key = _idempotency_key.get()
+            if key is not None and method.upper() in _WRITE_METHODS:
+                headers["Idempotency-Key"] = key
+            async with self.session.request(method, url, json=body, params=params, headers=headers) as resp:
                 raw = await resp.read()
                 status = resp.status
         except (aiohttp.ClientConnectionError, aiohttp.InvalidURL, asyncio.TimeoutError, OSError) as exc:

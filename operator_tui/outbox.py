@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from operator_tui.api_client import ApiClient, ApiError, ServerUnreachable
+from operator_tui.api_client import ApiClient, ApiError, ServerUnreachable, idempotency_key
 
 
 def new_item(kind: str, **args: Any) -> dict[str, Any]:
@@ -21,7 +21,16 @@ def new_item(kind: str, **args: Any) -> dict[str, Any]:
 
 
 async def deliver(api: ApiClient, item: dict[str, Any]) -> Any:
-    """Send one outbox item (its ``kind`` names the route)."""
+    """Send one outbox item (its ``kind`` names the route), under its id as the Idempotency-Key.
+
+    An item whose answer was lost is sent again; the key makes the server answer it
+    from its first time instead of doing it twice (two callbacks, a refused disposition).
+    """
+    with idempotency_key(f"outbox-{item['id']}"):
+        return await _send(api, item)
+
+
+async def _send(api: ApiClient, item: dict[str, Any]) -> Any:
     kind = item["kind"]
     if kind == "interaction":
         return await api.create_interaction(item["client_id"], item["body"])
@@ -46,6 +55,8 @@ async def deliver(api: ApiClient, item: dict[str, Any]) -> Any:
 
 def retryable(exc: Exception) -> bool:
     """Worth sending again later: the server was away or failed, not a refusal."""
+    if isinstance(exc, ApiError) and exc.code == "request_in_progress":
+        return True  # its first sending is still being handled on the server
     return isinstance(exc, ServerUnreachable) or (isinstance(exc, ApiError) and exc.status >= 500)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, get_args, get_origin
 
 from aiohttp import web
@@ -11,12 +13,16 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from crm_core.api import CONTEXT_KEY, ApiRequest, Endpoint
 from crm_core.errors import InvalidInput, NotAuthenticated
+from crm_core.models import utcnow
 from crm_core.rights import Actor
+from crm_core.services import idempotency
 from crm_core.services import users as users_service
 
 log = logging.getLogger(__name__)
 
 MAX_JSON_BODY = 2 * 1024 * 1024
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -74,12 +80,40 @@ def _dump(response_type: Any, result: Any) -> Any:
     return TypeAdapter(response_type).dump_python(result, mode="json")
 
 
+async def _idempotent(request: web.Request, actor: Actor, key: str,
+                      run: Callable[[], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """``run`` once per (user, Idempotency-Key): a repeat gets the first answer back (see services/idempotency.py)."""
+    db = request.app[CONTEXT_KEY].db
+    digest = idempotency.body_hash(await request.read())
+    outcome = await idempotency.claim(db, actor.user_id, key, request.method, request.path_qs, digest, utcnow())
+    if isinstance(outcome, idempotency.Replay):
+        return web.Response(status=outcome.status, text=outcome.response or None,
+                            content_type="application/json" if outcome.response else None,
+                            headers={"Idempotent-Replayed": "true"})
+    try:
+        response = await run()
+    except BaseException:
+        await asyncio.shield(idempotency.release(db, outcome))
+        raise
+    if 200 <= response.status < 300 and isinstance(response, web.Response):
+        await idempotency.complete(db, outcome, response.status, response.text or "")
+    else:
+        await idempotency.release(db, outcome)
+    return response
+
+
 def make_handler(ep: Endpoint) -> Any:
     async def handle(request: web.Request) -> web.StreamResponse:
         actor: Actor | None = None
         token = None
         if not ep.public:
             actor, token = await authenticate(request)
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is not None and actor is not None and request.method in WRITE_METHODS and not ep.raw_response:
+            return await _idempotent(request, actor, key, lambda: respond(request, actor, token))
+        return await respond(request, actor, token)
+
+    async def respond(request: web.Request, actor: Actor | None, token: str | None) -> web.StreamResponse:
         api_req = ApiRequest(request=request, actor=actor, token=token)
         try:
             for name in ep.path_params:

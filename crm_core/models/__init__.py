@@ -22,7 +22,7 @@ from crm_core.models.clients import Client, ClientKind, ClientReassignment, Cont
 from crm_core.models.interactions import Interaction, InteractionStatus, InteractionType
 from crm_core.models.proposals import Proposal, ProposalHistory, ProposalItem, ProposalStatus, ProposalTransition
 from crm_core.models.scripts import PROTOCOL_STATUSES, CallScript, ScriptProtocol, ScriptProtocolEntry
-from crm_core.models.users import ApiSession, Role, Team, User
+from crm_core.models.users import ApiSession, IdempotentRequest, Role, Team, User
 
 __all__ = [
     "APPEAL_STATUSES",
@@ -42,6 +42,7 @@ __all__ = [
     "CALL_OUTCOMES",
     "PROTOCOL_STATUSES",
     "ApiSession",
+    "IdempotentRequest",
     "Appeal",
     "Base",
     "Call",

@@ -1,5 +1,6 @@
 """Nothing typed is lost: a restarted desk resumes its script session; a wrap-up saved while the server
-is down waits on disk and goes when the event stream has reconnected by itself."""
+is down waits on disk and goes when the event stream has reconnected by itself; nor done twice: a
+request sent again after its answer was lost is done once."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from pathlib import Path
 from sqlalchemy import select
 
 from crm_core.models import Interaction
+from operator_tui.api_client import ApiClient
+from operator_tui.outbox import deliver, new_item
 from operator_tui.screens.desk import DeskScreen
 from operator_tui.screens.pick import PickScreen
-from tests.operator_tui.conftest import SIM, Zvonar, _serve, desk, log_in, type_text, wait_for
+from tests.operator_tui.conftest import PASSWORD, SIM, Zvonar, _serve, desk, log_in, type_text, wait_for
 
 
 async def _desk(pilot) -> DeskScreen:  # type: ignore[no-untyped-def]
@@ -92,3 +95,26 @@ async def test_wrap_up_while_the_server_is_down_is_kept_and_sent_after_reconnect
         subjects = (await s.execute(select(Interaction.body).where(Interaction.client_id == client_id))).scalars().all()
     assert subjects == ["Договорились о встрече"]
     await asyncio.sleep(0)
+
+
+async def test_an_outbox_item_sent_again_after_its_answer_was_lost_is_done_once(zvonar: Zvonar) -> None:
+    """The desk cannot tell a request the server never got from one whose answer got lost: it sends
+    it again, under the item's id as the Idempotency-Key, and the server does it once."""
+    op = await zvonar.user("ivanova", endpoint="101")
+    client_id = await zvonar.client(op.id, "ООО «Ромашка»", "+79161234567")
+    api = ApiClient(zvonar.base_url)
+    try:
+        await api.login("ivanova", PASSWORD)
+        item = new_item("interaction", client_id=client_id,
+                        body={"type": "outgoing_call", "status": "done", "subject": "Звонок",
+                              "body": "Перезвонить в пятницу"})
+        first = await deliver(api, item)
+        again = await deliver(api, item)  # as after a timeout on the first answer
+        assert again == first
+        other = await deliver(api, new_item("interaction", client_id=client_id, body=item["body"]))
+        assert other["id"] != first["id"]
+    finally:
+        await api.close()
+    async with zvonar.db.reading() as s:
+        bodies = (await s.execute(select(Interaction.body).where(Interaction.client_id == client_id))).scalars().all()
+    assert bodies == ["Перезвонить в пятницу", "Перезвонить в пятницу"]
