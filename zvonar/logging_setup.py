@@ -48,3 +48,6 @@ def configure_logging(fmt: str = "kv", level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # aiohttp's access log line is noisy at INFO in the demo; keep warnings.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # Alembic narrates its plugin set-up and DDL mode at INFO on every start; our own
+    # db.upgraded line says which revision the store is at.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -61,6 +61,14 @@ def test_db_upgrade_cli_creates_the_sqlite_store(tmp_path: Path) -> None:
     assert (tmp_path / "var" / "zvonar.sqlite3").is_file()
 
 
+def test_a_first_start_logs_our_migration_line_not_alembics_chatter(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "zvonar.cli", "db", "upgrade"], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "db.upgraded" in proc.stderr and "revision=" in proc.stderr
+    assert "logger=alembic" not in proc.stderr, proc.stderr
+
+
 def test_script_check_cli_names_problems_and_exits_1(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nsteps: [{id: greet, next: nowhere}]\n", encoding="utf-8")
