@@ -22,7 +22,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,7 @@ from ami_bridge.queue_actions import InvalidQueueField, QueueActionError, send_q
 from crm_core.db import Database
 from crm_core.errors import DomainError, InvalidInput, InvalidPhone, LeaseLost
 from crm_core.phones import phone_digits
+from crm_core.services import campaign_dialers
 from crm_core.services import leads as leads_service
 from dialer import campaign_reads as reads
 from dialer import hot_leads, windows
@@ -125,6 +126,8 @@ class CampaignRun:
         self.last_stats = float("-inf")
         self.last_tick = float("-inf")
         self.decision: PacingDecision | None = None
+        # Another dialer holds the campaign now: this one places nothing more, settles its calls, leaves.
+        self.handed_over = False
         self.rules = RetryRules()
         self.set_rules(info)
 
@@ -179,6 +182,8 @@ class Dialer:
 
     async def stop(self) -> None:
         """Stop pacing; calls still in flight are finished as ``lost`` (their outcome will not reach us)."""
+        if self._stopping:
+            return
         self._stopping = True
         tasks = [*self._tasks, *(r.task for r in self.runs.values() if r.task is not None)]
         for task in tasks:
@@ -195,6 +200,12 @@ class Dialer:
                                                       call.ring_seconds(self._now()), None, None, None, call.agent_id), now)
         for key in list(self.holds):
             await self._release_hold(key, now)
+        for run in list(self.runs.values()):
+            if not run.handed_over:
+                try:
+                    await campaign_dialers.release(self.db, run.info.id, self.owner)
+                except Exception:  # the lease then lapses by itself
+                    log.warning("dialer.release_failed campaign_id=%s", run.info.id, exc_info=True)
         log.info("dialer.stopped owner=%s", self.owner)
 
     def _now(self) -> float:
@@ -255,14 +266,32 @@ class Dialer:
         for cid, info in infos.items():
             run = self.runs.get(cid)
             if run is None:
-                if info.state == "running":
+                if info.state == "running" and await self._hold(info):
                     await self._start_run(info)
             else:
+                if not run.handed_over and not await self._hold(info):
+                    run.handed_over = True
+                    run.wake.set()
+                    log.warning("dialer.campaign.handed_over campaign_id=%s calls_in_flight=%d",
+                                cid, len(run.live.calls))
                 await self._update_run(run, info)
         for cid in [c for c in self.runs if c not in infos]:
             # Deleted: as good as stopped.
             run = self.runs[cid]
             await self._update_run(run, replace(run.info, state="stopped"))
+
+    async def _hold(self, info: CampaignInfo) -> bool:
+        """Take or renew this dialer's lease on the campaign (one pacer per campaign, whatever the servers).
+
+        Preview campaigns need none: nothing is paced, every server may hand out cards
+        (each lead is leased in the store) to the operators whose requests it gets.
+        """
+        if info.mode == "preview":
+            return True
+        return await campaign_dialers.claim(
+            self.db, info.id, self.owner, utcnow(), timedelta(seconds=self.config.campaign_lease_seconds),
+            is_dead=lambda owner: dead_here(owner, self.owner),
+        )
 
     async def _start_run(self, info: CampaignInfo) -> None:
         now = utcnow()
@@ -375,12 +404,15 @@ class Dialer:
                 raise
             except Exception:
                 log.exception("dialer.tick_failed campaign_id=%s", run.info.id)
-            if run.draining and not run.live.calls:
-                await self._announce(run, self._now(), now=True)
-                await self._publish_stats(run, self._now())
+            if (run.draining or run.handed_over) and not run.live.calls:
+                if not run.handed_over:
+                    await self._announce(run, self._now(), now=True)
+                    await self._publish_stats(run, self._now())
+                    await campaign_dialers.release(self.db, run.info.id, self.owner)
                 if self.runs.get(run.info.id) is run:
                     del self.runs[run.info.id]
-                log.info("dialer.campaign.released campaign_id=%s state=%s", run.info.id, run.info.state)
+                log.info("dialer.campaign.released campaign_id=%s state=%s handed_over=%s",
+                         run.info.id, run.info.state, run.handed_over)
                 return
 
     async def tick(self, run: CampaignRun) -> int:
@@ -395,6 +427,8 @@ class Dialer:
         run.live.roll_day(day)
         mine = agents_in_queue(self.agents_seen(), run.info.queue)
         run.live.observe_agents(agents_by_phase(mine), t)
+        if run.handed_over:
+            return 0
         await self._announce(run, t)
         if t - run.last_stats >= self.config.stats_seconds:
             await self._publish_stats(run, t)
@@ -577,7 +611,7 @@ class Dialer:
     def stats(self, campaign_id: int) -> dict[str, Any] | None:
         """The live figures of a campaign this dialer runs (None if it runs it not)."""
         run = self.runs.get(campaign_id)
-        if run is None:
+        if run is None or run.handed_over:
             return None
         t = self._now()
         run.live.observe_agents(agents_by_phase(agents_in_queue(self.agents_seen(), run.info.queue)), t)

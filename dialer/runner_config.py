@@ -16,6 +16,8 @@ class DialerConfig:
     ``lease_seconds``: how long a lead taken for dialing is held before another dialer
     may take it back (it is dialled at once, so this only matters after a crash);
     ``preview_lease_seconds``: how long an operator may read a preview card.
+    ``campaign_lease_seconds``: how long a dialer's hold on a campaign lasts unrenewed
+    (crm_core/services/campaign_dialers.py); another dialer takes the campaign over then.
     ``recover_after_seconds``: an attempt still ``dialing`` this long after it started
     belongs to a dead dialer (checked at start-up and every ``recover_every_seconds``; it
     must be longer than any call, since dialers of other hosts may still be on it). A dead
@@ -30,6 +32,8 @@ class DialerConfig:
     preview_skip_minutes: float = 60.0
     recover_after_seconds: float = 3 * 3600.0
     recover_every_seconds: float = 300.0
+    # A campaign is paced by one dialer at a time: its lease, renewed every poll, lapses after this.
+    campaign_lease_seconds: float = 15.0
     max_dials_per_tick: int = 20
     # Campaign calls: the client leg goes out through the trunk into zvonar-campaign.
     trunk_dial_template: str = "PJSIP/{number}@trunk"

@@ -52,6 +52,8 @@ class DialerSettings(BaseModel):
     enabled: bool = True
     tick_seconds: float = Field(1.0, gt=0, le=10)
     lease_seconds: float = Field(60.0, ge=5)
+    # One server paces a campaign at a time; another takes it over when this lease lapses.
+    campaign_lease_seconds: float = Field(15.0, ge=3)
     preview_lease_seconds: float = Field(300.0, ge=30)
     # An attempt still dialing this long belongs to a dead dialer of another host.
     recover_after_seconds: float = Field(3 * 3600.0, ge=0)

@@ -41,6 +41,7 @@ def dialer_config(settings: Settings) -> DialerConfig:
     ami, d = settings.ami, settings.dialer
     return DialerConfig(
         tick_seconds=d.tick_seconds, stats_seconds=1.0, lease_seconds=d.lease_seconds,
+        campaign_lease_seconds=d.campaign_lease_seconds,
         preview_lease_seconds=d.preview_lease_seconds, recover_after_seconds=d.recover_after_seconds,
         trunk_dial_template=ami.trunk_dial_template, campaign_context=ami.campaign_context,
         agent_channel_template=ami.agent_channel_template, click_to_call_context=ami.click_to_call_context,

@@ -57,6 +57,21 @@ class Campaign(Base):
     stopped_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
+class CampaignDialer(Base):
+    """Which dialer process paces a campaign, until when: one at a time, whatever the number of servers.
+
+    The owner renews ``until`` every poll; another process takes the campaign over once
+    ``until`` has passed (or at once when the owner is a dead process of its own host).
+    """
+
+    __tablename__ = "campaign_dialers"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    since: Mapped[datetime] = mapped_column(UtcDateTime)
+    until: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class CampaignAgent(Base):
     """An operator assigned to a campaign (they see it and take its calls)."""
 

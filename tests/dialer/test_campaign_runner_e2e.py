@@ -290,3 +290,36 @@ async def test_an_operator_paused_for_the_desk_wrap_up_counts_as_wrapping_up(mak
         if agents.get("wrap") == 1 and agents.get("paused") == 1:
             break
     assert agents.get("wrap") == 1 and agents.get("paused") == 1 and agents.get("free") == 0, agents
+
+
+async def test_two_dialers_never_pace_one_campaign_and_the_second_takes_over(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
+    """Two servers (two dialers on one store): one paces the campaign; when it stops, the other carries on."""
+    now = utcnow()
+    open_zone, _, hours = hours_open_in_one_zone(now)
+    phones = [f"+7916444{i:04d}" for i in range(60)]
+    rig = await make_rig({})  # nobody answers: each call rings to its timeout
+    setup = await make_campaign(db, mode="predictive", hours=hours, script=False,
+                                clients=[(f"ООО «Клиент {i}»", p, open_zone) for i, p in enumerate(phones)])
+    # Two servers' dialers: owners of other hosts, so neither takes the other for a dead process of its own
+    # (in one process, a second dialer would rightly take the first for its own earlier incarnation).
+    one, other = (Dialer(db, rig.bus, rig.bridge, DialerConfig(owner=f"zvonar-{name}:4242:0123456789ab", tick_seconds=0.05,
+                                                               stats_seconds=0.2, lease_seconds=30, campaign_lease_seconds=3.0))
+                  for name in ("a", "b"))
+    await asyncio.gather(one.start(), other.start())
+    try:
+        await wait_for(lambda: len(rig.record.calls) >= 6, 15.0, "the first dials")
+        await asyncio.sleep(1.0)
+        pacers = [d for d in (one, other) if setup.campaign_id in d.runs]
+        assert len(pacers) == 1, "exactly one dialer paces the campaign"
+        first, second = pacers[0], other if pacers[0] is one else one
+        assert {a.dialer_id for a in await attempts_of(db, setup.campaign_id)} == {first.owner}
+
+        await first.stop()  # a server shut down: it gives the campaign back
+        await wait_for(lambda: setup.campaign_id in second.runs, 5.0, "the other dialer to take the campaign")
+        placed = len(rig.record.calls)
+        await wait_for(lambda: len(rig.record.calls) > placed + 3, 15.0, "dialing to go on")
+        owners = [a.dialer_id for a in await attempts_of(db, setup.campaign_id)]
+        assert set(owners) == {first.owner, second.owner}
+        assert not rig.record.overlaps(), "no number rung twice at once"
+    finally:
+        await asyncio.gather(one.stop(), other.stop())
