@@ -229,8 +229,10 @@ class Dialer:
 
     async def escalate(self) -> list[Escalation]:
         """Hot leads nobody dialled in time go to another operator (dialer/hot_leads.py); each is told on the bus."""
-        self._last_escalation = self._now()
-        done = await hot_leads.escalate_overdue(self.db, utcnow())
+        self._last_escalation = t = self._now()
+        now = utcnow()
+        zones = {cid: await self._open_zones(run, now, t) for cid, run in list(self.runs.items()) if not run.handed_over}
+        done = await hot_leads.escalate_overdue(self.db, now, zones)
         for e in done:
             run = self.runs.get(e.campaign_id)
             await self.bus.publish("campaign.hot_lead", {

@@ -12,13 +12,15 @@ due time goes to another operator of the campaign's team, chosen here (pure): no
 one it was pinned to, nor the client's responsible who let it lapse; agents of the
 campaign first, then the one holding the fewest hot leads, then the lowest id. The lead is
 pinned to them and due again in 10 minutes; a "primary" client (the card the appeal
-created) is reassigned to them with a history row. ``escalate_overdue`` is the edge the
-runner calls every few seconds; it returns what it did, for the bus.
+created) is reassigned to them with a history row. A lead whose client's calling window is
+shut is not escalated (nobody could have dialled it); it waits at the top of the list.
+``escalate_overdue`` is the edge the runner calls every few seconds for the campaigns it
+paces; it returns what it did, for the bus.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,7 +28,8 @@ from crm_core.db import Database
 from crm_core.services import leads as leads_service
 from crm_core.services.leads import HOT_PRIORITY, HOT_WITHIN, AgentCandidate, OverdueHotLead
 
-__all__ = ["HOT_PRIORITY", "HOT_WITHIN", "Escalation", "choose_escalation_agent", "escalate_overdue", "plan_escalations"]
+__all__ = ["HOT_PRIORITY", "HOT_WITHIN", "Escalation", "choose_escalation_agent", "dialable_now", "escalate_overdue",
+           "plan_escalations"]
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,25 @@ def plan_escalations(
     return plans
 
 
-async def escalate_overdue(db: Database, now: datetime) -> list[Escalation]:
-    """Find the overdue hot leads, choose who takes each, hand them over; returns what was done."""
+def dialable_now(overdue: Iterable[OverdueHotLead], open_zones: Mapping[int, Collection[str | None]]) -> list[OverdueHotLead]:
+    """The overdue leads whose calling window is open now (``open_zones`` per campaign, as the dialer reads them).
+
+    A lead due while its client's window is shut was not let lapse by anyone: it waits for
+    the morning at the top of the list instead of going round the team all night.
+    """
+    return [lead for lead in overdue if lead.timezone in open_zones.get(lead.campaign_id, ())]
+
+
+async def escalate_overdue(db: Database, now: datetime,
+                           open_zones: Mapping[int, Collection[str | None]] | None = None) -> list[Escalation]:
+    """Find the overdue hot leads, choose who takes each, hand them over; returns what was done.
+
+    With ``open_zones`` (campaign -> zones open now), only those campaigns' leads in an
+    open window are escalated: the dialer passes the campaigns it paces.
+    """
     overdue = await leads_service.overdue_hot_leads(db, now)
+    if open_zones is not None:
+        overdue = dialable_now(overdue, open_zones)
     if not overdue:
         return []
     candidates = {cid: await leads_service.escalation_candidates(db, cid) for cid in {o.campaign_id for o in overdue}}

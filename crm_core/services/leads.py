@@ -696,6 +696,7 @@ class OverdueHotLead:
     responsible_id: int | None
     agent_id: int | None
     due_by: datetime
+    timezone: str | None = None  # the lead's zone, for its calling window
 
 
 @dataclass(frozen=True)
@@ -713,7 +714,7 @@ async def overdue_hot_leads(db: Database, now: datetime) -> list[OverdueHotLead]
     async with db.reading() as s:
         rows = await s.execute(
             select(Lead.id, Lead.campaign_id, Campaign.team_id, Lead.appeal_id, Lead.client_id, Client.responsible_id,
-                   Lead.agent_id, Lead.due_by)
+                   Lead.agent_id, Lead.due_by, Lead.timezone)
             .join(Campaign, Campaign.id == Lead.campaign_id)
             .join(Client, Client.id == Lead.client_id)
             .where(Lead.appeal_id.is_not(None), Lead.state == "ready", Lead.due_by < now, Campaign.state == "running")

@@ -13,7 +13,7 @@ from crm_core.services import campaigns as campaigns_service
 from crm_core.services import leads as leads_service
 from crm_core.services.appeals import AppealInput, NewClientInput
 from crm_core.services.leads import AgentCandidate, OverdueHotLead
-from dialer.hot_leads import HOT_PRIORITY, choose_escalation_agent, escalate_overdue, plan_escalations
+from dialer.hot_leads import HOT_PRIORITY, choose_escalation_agent, dialable_now, escalate_overdue, plan_escalations
 from tests.crm_core.campaign_world import MONDAY_NOON_MSK, campaign_world
 
 NOW = MONDAY_NOON_MSK
@@ -36,6 +36,17 @@ def test_several_overdue_leads_spread_over_the_team() -> None:
     assert all(p.due_by == NOW + timedelta(minutes=10) for p in plans)
 
 
+def test_a_lead_due_while_its_window_is_shut_is_not_escalated() -> None:
+    night = OverdueHotLead(1, 1, 5, 101, 201, 11, None, NOW, "Asia/Vladivostok")  # 03:00 there
+    day = OverdueHotLead(2, 1, 5, 102, 202, 11, None, NOW, "Europe/Moscow")
+    unknown = OverdueHotLead(3, 1, 5, 103, 203, 11, None, NOW, None)
+    elsewhere = OverdueHotLead(4, 2, 5, 104, 204, 11, None, NOW, "Europe/Moscow")  # a campaign not paced here
+    open_now = {1: {"Europe/Moscow", "Europe/Minsk"}}
+    assert dialable_now([night, day, unknown, elsewhere], open_now) == [day]
+    # Unknown zones are dialled (and escalated) only while every zone of the campaign is open.
+    assert dialable_now([unknown], {1: {"Europe/Moscow", None}}) == [unknown]
+
+
 async def test_an_appeal_asking_for_a_callback_is_dialled_first_then_escalated(db: Database) -> None:
     cw = await campaign_world(db, hot_appeals=True)
     ivanova = cw.crm.ivanova
@@ -51,7 +62,9 @@ async def test_an_appeal_asking_for_a_callback_is_dialled_first_then_escalated(d
     assert first.id == lead.id and first.appeal_id == appeal.id
     await leads_service.release_lead(db, lead.id, "d", NOW)
     assert await escalate_overdue(db, NOW + timedelta(minutes=9)) == []
-    [done] = await escalate_overdue(db, NOW + timedelta(minutes=11))
+    # The client's window shut (the dialer finds no open zone): nobody let it lapse, it waits.
+    assert await escalate_overdue(db, NOW + timedelta(minutes=11), {cw.campaign.id: set()}) == []
+    [done] = await escalate_overdue(db, NOW + timedelta(minutes=11), {cw.campaign.id: {"Europe/Moscow"}})
     assert (done.lead_id, done.to_user_id, done.from_user_id) == (lead.id, cw.crm.petrov.user_id, None)
     async with db.reading() as s:
         moved = await s.get(Lead, lead.id)
