@@ -48,6 +48,15 @@ def _query_parameters(model: type[BaseModel], components: dict[str, Any]) -> lis
     return params
 
 
+IDEMPOTENCY_KEY_PARAMETER = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Sent again with the same key (per user, kept 24 h), the request is answered as the first time "
+                   "and not done twice; a key used for another request is refused (422); "
+                   "while the first is still handled, 409 request_in_progress.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[A-Za-z0-9._:-]+$"},
+}
+
+
 def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[str, Any]:
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, Any] = {}
@@ -65,6 +74,8 @@ def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[s
         }
         if ep.query is not None:
             op["parameters"] += _query_parameters(ep.query, components)
+        if not ep.public and not ep.raw_response and ep.method in ("POST", "PUT", "PATCH", "DELETE"):
+            op["parameters"].append(IDEMPOTENCY_KEY_PARAMETER)
         if ep.body is not None:
             op["requestBody"] = {
                 "required": True,

@@ -87,3 +87,13 @@ async def test_a_malformed_key_is_refused_with_the_rule(api) -> None:
         resp = await http.post(f"/api/clients/{client_id}/interactions", json=MEETING, headers={"Idempotency-Key": key})
         assert resp.status == 422 and "Idempotency-Key" in (await resp.json())["error"]["message"], key
     assert await _interactions(api) == 0
+
+
+async def test_the_api_document_offers_the_key_on_every_authenticated_write(api) -> None:
+    _, http = await api.user("operator", login="ivanova")
+    spec = await (await http.get("/api/openapi.json")).json()
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            headers = [p["name"] for p in op["parameters"] if p["in"] == "header"]
+            writes = method in ("post", "put", "patch", "delete") and op["security"]
+            assert (headers == ["Idempotency-Key"]) == bool(writes), (method, path)

@@ -80,6 +80,8 @@ async def test_openapi_documents_the_upload(api) -> None:
     assert set(op["requestBody"]["content"]) == {
         "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
     assert op["requestBody"]["content"]["text/csv"]["schema"] == {"type": "string", "format": "binary"}
-    assert {p["name"] for p in op["parameters"]} == {"filename", "on_duplicate", "responsible"}
+    assert {p["name"] for p in op["parameters"] if p["in"] == "query"} == {"filename", "on_duplicate", "responsible"}
+    # An import sent again after its answer was lost is not imported twice.
+    assert [p["name"] for p in op["parameters"] if p["in"] == "header"] == ["Idempotency-Key"]
     result = op["responses"]["200"]["content"]["application/json"]["schema"]
     assert set(result["properties"]) == {"inserted", "updated", "duplicates", "rejected"}
