@@ -57,6 +57,7 @@ from dialer.runner_state import (
     agents_in_queue,
     dials_wanted,
     effective_status,
+    outcome_at_shutdown,
     pacing_agents,
     parse_wall,
     state_payload,
@@ -181,7 +182,7 @@ class Dialer:
         log.info("dialer.started owner=%s", self.owner)
 
     async def stop(self) -> None:
-        """Stop pacing; calls still in flight are finished as ``lost`` (their outcome will not reach us)."""
+        """Stop pacing; calls still in flight are finished as what is known of them (:func:`outcome_at_shutdown`)."""
         if self._stopping:
             return
         self._stopping = True
@@ -196,8 +197,9 @@ class Dialer:
         for run in list(self.runs.values()):
             for call in list(run.live.calls.values()):
                 run.live.calls.pop(call.action_id, None)
-                await self._finish(run, AttemptResult(call.action_id, call.lead_id, call.attempts, "lost",
-                                                      call.ring_seconds(self._now()), None, None, None, call.agent_id), now)
+                result = AttemptResult(call.action_id, call.lead_id, call.attempts, outcome_at_shutdown(call),
+                                       call.ring_seconds(self._now()), None, None, None, call.agent_id)
+                await self._finish(run, result, now)
         for key in list(self.holds):
             await self._release_hold(key, now)
         for run in list(self.runs.values()):

@@ -210,6 +210,20 @@ class AttemptResult:
     agent_id: int | None
 
 
+def outcome_at_shutdown(call: LiveCall) -> str:
+    """What a call still up when the dialer stops is known to be: its end will not reach this dialer.
+
+    A client already talking to an operator was reached (``answered``: the lead is done,
+    the operator's disposition decides the rest) and must not be rung again an hour
+    later; an abandon already reported stays one; anything else is ``lost`` (retried).
+    """
+    if call.connected_at is not None:
+        return "answered"
+    if call.abandoned:
+        return "abandoned"
+    return "lost"
+
+
 def attempt_outcome(tracker_outcome: str | None, abandon_seen: bool) -> str:
     """The attempt's outcome: the tracker's, or ``abandoned`` when the dialplan reported ZvonarAbandon.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -20,6 +21,7 @@ from dialer.runner_state import (
     attempt_outcome,
     dials_wanted,
     effective_status,
+    outcome_at_shutdown,
     pacing_agents,
     stats_payload,
 )
@@ -88,6 +90,14 @@ def test_a_wrap_up_cut_short_by_the_next_call_ends_there_and_a_forgotten_pause_i
     assert clock.observe("102", "ringing", at(3)) == pytest.approx(3.0)
     clock.observe("103", "wrap_up", at(0))
     assert clock.observe("103", "paused", at(2 * 3600)) is None  # two hours: a forgotten pause
+
+
+def test_a_dialer_stopping_mid_call_keeps_what_it_knows_of_each_call() -> None:
+    talking = replace(call("a-1", 1, 0.0), answered_at=9.0, connected_at=9.4, agent_id=3)
+    dropped = replace(call("a-2", 2, 0.0), answered_at=8.0, abandoned=True)
+    ringing = call("a-3", 3, 0.0)
+    # The client talking to an operator was reached: not rung again an hour later as "lost".
+    assert [outcome_at_shutdown(c) for c in (talking, dropped, ringing)] == ["answered", "abandoned", "lost"]
 
 
 # ------------------------------------------------------------------ how many to dial

@@ -286,6 +286,7 @@ async def test_an_operator_paused_for_the_desk_wrap_up_counts_as_wrapping_up(mak
     deadline = asyncio.get_running_loop().time() + 5.0
     while asyncio.get_running_loop().time() < deadline:
         event = await sub.get(timeout=5.0)
+        assert event.payload["campaign_id"] == setup.campaign_id
         agents = event.payload["agents"]
         if agents.get("wrap") == 1 and agents.get("paused") == 1:
             break
@@ -323,3 +324,27 @@ async def test_two_dialers_never_pace_one_campaign_and_the_second_takes_over(mak
         assert not rig.record.overlaps(), "no number rung twice at once"
     finally:
         await asyncio.gather(one.stop(), other.stop())
+
+
+async def test_a_dialer_stopped_mid_conversation_does_not_ring_that_client_again(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
+    """A server shut down while an operator talks to a campaign's client: the attempt is answered, the lead done."""
+    now = utcnow()
+    open_zone, _, hours = hours_open_in_one_zone(now)
+    phone = "+79161117777"
+    rig = await make_rig({phone.lstrip("+"): ClientBehaviour("answer", ring_seconds=1.0, talk_seconds=600.0)})
+    setup = await make_campaign(db, mode="progressive", hours=hours, script=False, endpoints=("101",),
+                                clients=[("ООО «Долгий разговор»", phone, open_zone)])
+    await rig.dialer.start()
+    run = await _wait_for_run(rig, setup.campaign_id)
+    await wait_for(lambda: any(c.connected_at is not None for c in run.live.calls.values()), 15.0,
+                   "operator 101 talking to the client")
+    await rig.dialer.stop()
+    [attempt] = await attempts_of(db, setup.campaign_id)
+    lead = (await leads_of(db, setup.campaign_id))[phone]
+    assert attempt.outcome == "answered"
+    assert lead.state == "done" and lead.next_try_at is None
+
+
+async def _wait_for_run(rig: Rig, campaign_id: int):  # type: ignore[no-untyped-def]
+    await wait_for(lambda: campaign_id in rig.dialer.runs, 10.0, "the dialer to take the campaign")
+    return rig.dialer.runs[campaign_id]
