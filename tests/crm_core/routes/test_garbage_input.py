@@ -28,6 +28,8 @@ BODY_GARBAGE: list[Any] = [
 ]
 QUERY_GARBAGE = ["99999999999999999999", "%00", "abc", "0001-01-01T00:00:00%2B14:00", "%ED%A0%80"]
 PATH_GARBAGE = ("0", "2147483648", "-1")
+# Header values aiohttp will send (no CR/LF: a client refuses those itself).
+HEADER_GARBAGE = ["", " ", "x" * 300, "ключ", "%00", "a,b", "\tkey"]
 WHOLE_BODY_GARBAGE: list[Any] = [None, [], "x", 1, {"unknown": 1}]
 
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -99,10 +101,12 @@ async def _no_route_answers_500_to_garbage(api) -> None:
     failures: list[tuple[Any, ...]] = []
     checked = 0
 
-    async def send(method: str, url: str, body: Any = None, *, has_body: bool = False) -> None:
+    async def send(method: str, url: str, body: Any = None, *, has_body: bool = False,
+                   headers: dict[str, str] | None = None) -> None:
         nonlocal checked
         checked += 1
-        resp = await (http.request(method, url, json=body) if has_body else http.request(method, url))
+        resp = await (http.request(method, url, json=body, headers=headers) if has_body
+                      else http.request(method, url, headers=headers))
         if resp.status >= 500 or resp.content_type != "application/json" and resp.status != 204:
             failures.append((method, url, repr(body)[:120], resp.status, (await resp.text())[:200]))
 
@@ -120,6 +124,11 @@ async def _no_route_answers_500_to_garbage(api) -> None:
                     for bad in PATH_GARBAGE:
                         await send(key[0], _url(path, {**op_ids, param["name"]: bad}, query), VALID_BODIES.get(key),
                                    has_body="requestBody" in op)
+                    continue
+                if param["in"] == "header":
+                    for bad in HEADER_GARBAGE:
+                        await send(key[0], _url(path, op_ids, query), VALID_BODIES.get(key),
+                                   has_body="requestBody" in op, headers={param["name"]: bad})
                     continue
                 for bad in QUERY_GARBAGE:
                     await send(key[0], _url(path, op_ids, {**query, param["name"]: bad}), VALID_BODIES.get(key),
