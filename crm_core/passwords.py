@@ -30,9 +30,9 @@ class PasswordHashing:
 
     def __post_init__(self) -> None:
         if self.time_cost < 1 or self.parallelism < 1:
-            raise ValueError("password hashing needs time_cost >= 1 and parallelism >= 1")
+            raise ValueError("time_cost and parallelism must be at least 1")
         if self.memory_kib < MIN_MEMORY_KIB_PER_LANE * self.parallelism:
-            raise ValueError(f"password hashing needs at least {MIN_MEMORY_KIB_PER_LANE} KiB of memory per lane")
+            raise ValueError(f"memory_kib must be at least {MIN_MEMORY_KIB_PER_LANE} KiB per lane of parallelism")
 
     @functools.cached_property
     def _hasher(self) -> PasswordHasher:
