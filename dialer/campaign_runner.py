@@ -74,6 +74,7 @@ HEARD_SECONDS = 10.0
 HEARD_KEPT = 20
 CALLBACKS_EVERY = 1.0  # how often free operators' own callbacks are looked for
 ESCALATE_EVERY = 5.0  # how often overdue hot leads are handed on (they are due within 10 minutes)
+STOP_GRACE_SECONDS = 5.0  # how long stop() lets the loops finish their round before cancelling them
 ABANDON_AFTER = 2.0  # the dialplan's Queue(...,2): a human waits at most this long for an agent
 _ENDED = ("stopped", "draft")
 
@@ -186,6 +187,16 @@ class Dialer:
         if self._stopping:
             return
         self._stopping = True
+        # The poll and the campaign loops write to the store every second: they are let finish
+        # the round they are in (a task cancelled inside a transaction can leave SQLite locked),
+        # and cancelled only if one hangs.
+        loops = [t for t in (*self._tasks, *(r.task for r in self.runs.values()))
+                 if t is not None and t.get_name() != "dialer-bus"]
+        self._poll_now.set()
+        for run in self.runs.values():
+            run.wake.set()
+        if loops:
+            await asyncio.wait(loops, timeout=STOP_GRACE_SECONDS)
         tasks = [*self._tasks, *(r.task for r in self.runs.values() if r.task is not None)]
         for task in tasks:
             task.cancel()
@@ -247,7 +258,7 @@ class Dialer:
     # ----------------------------------------------------------------- campaigns
 
     async def _poll_forever(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.poll()
                 if self._now() - self._last_recovery >= self.config.recover_every_seconds:
@@ -402,6 +413,8 @@ class Dialer:
             except TimeoutError:
                 pass
             run.wake.clear()
+            if self._stopping:
+                return
             try:
                 await self.tick(run)
             except asyncio.CancelledError:

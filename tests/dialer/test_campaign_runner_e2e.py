@@ -348,3 +348,30 @@ async def test_a_dialer_stopped_mid_conversation_does_not_ring_that_client_again
 async def _wait_for_run(rig: Rig, campaign_id: int):  # type: ignore[no-untyped-def]
     await wait_for(lambda: campaign_id in rig.dialer.runs, 10.0, "the dialer to take the campaign")
     return rig.dialer.runs[campaign_id]
+
+
+async def test_stop_lets_the_poll_finish_its_round_instead_of_cutting_a_write(make_rig, db: Database,  # type: ignore[no-untyped-def]
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task cancelled inside a store transaction can leave SQLite locked for everyone: stop() waits for the round."""
+    from crm_core.services import campaign_dialers
+
+    now = utcnow()
+    open_zone, _, hours = hours_open_in_one_zone(now)
+    rig = await make_rig({})
+    setup = await make_campaign(db, mode="predictive", hours=hours, script=False,
+                                clients=[("ООО «Ромашка»", "+79161115555", open_zone)])
+    entered, finished = asyncio.Event(), []
+    real_claim = campaign_dialers.claim
+
+    async def slow_claim(*args, **kwargs):  # type: ignore[no-untyped-def]
+        entered.set()
+        await asyncio.sleep(0.5)  # a store slow to answer, the poll's round in the middle
+        finished.append(await real_claim(*args, **kwargs))
+        return finished[-1]
+
+    monkeypatch.setattr(campaign_dialers, "claim", slow_claim)
+    await rig.dialer.start()
+    await asyncio.wait_for(entered.wait(), 10.0)
+    await rig.dialer.stop()
+    assert finished == [True], "the round in progress was finished, not cut"
+    assert await campaign_dialers.holder(db, setup.campaign_id) is None, "and the campaign given back after it"
