@@ -214,8 +214,21 @@ class DeskScreen(DeskScreenBase):
             self._save_pending = True
             self.set_timer(0.2, self._persist_now)
 
+    def on_unmount(self) -> None:
+        # The desk closing (Ctrl+Q, a switch of user) must not drop a save still waiting on its timer.
+        if self._save_pending:
+            self._write_state()
+
     def _persist_now(self) -> None:
         """Save the desk's state now (the outbox: what the operator typed must be on disk at once)."""
+        self._write_state()
+        st = self.state
+        if st.unsent != len(self.outbox):
+            self.state = replace(st, unsent=len(self.outbox))
+        if self.is_mounted:
+            self.status_bar.state = self.state
+
+    def _write_state(self) -> None:
         self._save_pending = False
         st = self.state
         self.store.data.update(
@@ -225,10 +238,6 @@ class DeskScreen(DeskScreenBase):
             refused=self.outbox.refused, wrapup_draft=self.wrapup_draft, paused_for_wrapup=self.paused_for_wrapup,
         )
         self.store.save()
-        if st.unsent != len(self.outbox):
-            self.state = replace(st, unsent=len(self.outbox))
-        if self.is_mounted:
-            self.status_bar.state = self.state
 
     def _restore(self) -> None:
         data = dict(self.store.load())
@@ -749,9 +758,15 @@ class DeskScreen(DeskScreenBase):
         panel.pending = ""
 
     def _set_session(self, session: dict[str, Any]) -> None:
+        started = session.get("id") != (self.session or {}).get("id")
         self.session = session
         self._show_session()
-        self._persist()
+        if started:
+            # Which session the desk is in is what a restart resumes from: it goes to disk at once,
+            # not after the debounce a crash could cut short.
+            self._persist_now()
+        else:
+            self._persist()
 
     def _show_session(self) -> None:
         """Hand the session to the panel, or later if a dialog or the wrap-up covers it (see _render_card)."""

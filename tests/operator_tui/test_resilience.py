@@ -5,6 +5,7 @@ request sent again after its answer was lost is done once."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from sqlalchemy import select
@@ -43,10 +44,16 @@ async def test_a_restarted_desk_resumes_the_script_where_it_stopped(zvonar: Zvon
         labels = [label for _v, label in app.screen.choices]  # type: ignore[attr-defined]
         await pilot.press(str(next(i for i, label in enumerate(labels) if "NPS" in label or "отзыв" in label.lower()) + 1))
         await wait_for(pilot, lambda: _step(screen) is not None, what="the first step")
+        # On disk as soon as it starts: a crash a moment later must not lose which session it was.
+        assert json.loads(screen.store.path.read_text("utf-8"))["session_id"] == screen.session["id"]  # type: ignore[index]
         first = _step(screen)
         await pilot.press("1")
         await wait_for(pilot, lambda: _step(screen) != first, what="the second step")
         where, session_id = _step(screen), screen.session["id"]  # type: ignore[index]
+        state_file = screen.store.path
+    # Closing the desk writes what was still waiting on its save timer.
+    saved = json.loads(state_file.read_text("utf-8"))
+    assert (saved["client_id"], saved["session_id"]) == (client_id, session_id)
 
     again = desk(zvonar.base_url, tmp_path, login="ivanova")  # same state folder: as after a crash
     async with again.run_test(size=(120, 40)) as pilot:
