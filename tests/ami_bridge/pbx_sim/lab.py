@@ -144,6 +144,7 @@ class RecordingClient:
         self.conn = conn
         self.records = records
         self.received: list[dict[str, Any]] = []
+        self.sent_ids: list[str] = []
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._task: asyncio.Task[None] | None = None
@@ -173,6 +174,8 @@ class RecordingClient:
     async def send(self, action: Mapping[str, Any]) -> None:
         assert self._writer is not None
         self.records.append({"t": self.sim.now(), "dir": "out", "conn": self.conn, "msg": dict(action)})
+        if action.get("ActionID"):
+            self.sent_ids.append(str(action["ActionID"]))
         self._writer.write(encode_action(action))
         await self._writer.drain()
 
@@ -192,6 +195,11 @@ class RecordingClient:
     async def response(self, action_id: str, timeout: float = 5.0) -> dict[str, Any]:
         return await self.wait_for(lambda m: "Response" in m and "Event" not in m and m.get("ActionID") == action_id,
                                    timeout)
+
+    async def answered(self, timeout: float = 5.0) -> None:
+        """Wait for the response to every action sent so far: then the simulator has taken them all in."""
+        for action_id in self.sent_ids:
+            await self.response(action_id, timeout)
 
     async def login(self, action_id: str = "login-1", secret: str = SECRET, username: str = USER,
                     events: str = "on") -> dict[str, Any]:
@@ -253,6 +261,7 @@ async def replay_lab_session(sim: PbxSimulator, trace: list[Record]) -> list[Rec
             await asyncio.sleep(wait)
         msg = record["msg"]
         if record["dir"] == "meta":
+            await client.answered()
             await client.drop()
             records.append({"t": sim.now(), "dir": "meta", "conn": conn, "msg": dict(msg)})
             continue
@@ -269,6 +278,11 @@ async def replay_lab_session(sim: PbxSimulator, trace: list[Record]) -> list[Rec
                                     action_id=str(action["ActionID"]))
             continue
         if name == "logoff":
+            # A stall of this process after an Originate is written can take the simulated clock past the
+            # Logoff's time: then nothing above awaited, the simulator has not read the Originate yet and
+            # is idle, and the Logoff would follow it at once (the call cut off as it starts ringing).
+            # Its response proves the simulator took the Originate in (and counts it in idle()).
+            await client.answered()
             await sim.wait_until_idle()
             await client.logoff(str(action.get("ActionID")))
             continue

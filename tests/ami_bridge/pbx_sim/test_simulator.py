@@ -11,6 +11,7 @@ fed through the real call tracker, which must find the calls the lab designed
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from ami_bridge.pbx_sim import PbxSimulator
 from ami_bridge.replay import replay_records
 from tests.ami_bridge.pbx_sim.lab import (
     CONTEXT_MAP,
+    RecordingClient,
     lab_config,
     pjsip_inbound_session,
     pjsip_lab_config,
@@ -79,6 +81,37 @@ async def test_simulator_emits_the_recorded_call_shapes(name: str) -> None:
     assert real.steps, "the normalisation found no call events in the trace"
     problems = differences(real, simulated)
     assert not problems, f"{name}: the simulator differs from Asterisk:\n" + "\n".join(problems)
+
+
+async def test_a_stall_after_the_originate_does_not_end_the_session_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process stalls (descheduled under load) right after writing the Originate, until past the Logoff's time.
+
+    The replay then never yields before the Logoff: the simulator has not read the
+    Originate, so it is idle, and the session used to end as the agent's phone rang.
+    """
+    name = "pjsip/click_to_call_pjsip_busy"
+    trace = _trace(name)
+    logoff_at = next(r["t"] for r in trace if r["msg"].get("Action") == "Logoff")
+    send = RecordingClient.send
+
+    async def send_then_stall(self: RecordingClient, action: dict[str, Any]) -> None:
+        await send(self, action)
+        if action.get("Action") == "Originate":
+            # Blocks the event loop, as a stall does: the Originate stays unread in the simulator's socket.
+            time.sleep((logoff_at - self.sim.now()) * TIME_SCALE + 0.05)
+
+    monkeypatch.setattr(RecordingClient, "send", send_then_stall)
+    sim = PbxSimulator(pjsip_lab_config("click_to_call_pjsip_busy", TIME_SCALE))
+    await sim.start()
+    try:
+        recording = await replay_lab_session(sim, trace)
+    finally:
+        await sim.stop()
+    received = [r["msg"] for r in recording if r["dir"] == "in"]
+    assert received[-1].get("Response") == "Goodbye"
+    hangups = [m["Channel"] for m in received if m.get("Event") == "Hangup"]
+    assert any(c.startswith("PJSIP/203-") for c in hangups), f"the call was cut short: {received[-4:]}"
+    assert not differences(shapes(trace, CONTEXT_MAP), shapes(recording, CONTEXT_MAP))
 
 
 def _match(calls: list[dict[str, Any]], want: dict[str, Any]) -> dict[str, Any]:
