@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from crm_core.db import Database
-from crm_core.services import leads as leads_service
-from crm_core.services.leads import HOT_PRIORITY, HOT_WITHIN, AgentCandidate, OverdueHotLead
+from crm_core.services import hot_lead_store
+from crm_core.services.hot_lead_store import HOT_PRIORITY, HOT_WITHIN, AgentCandidate, OverdueHotLead
 
 __all__ = ["HOT_PRIORITY", "HOT_WITHIN", "Escalation", "choose_escalation_agent", "dialable_now", "escalate_overdue",
            "plan_escalations"]
@@ -86,14 +86,14 @@ async def escalate_overdue(db: Database, now: datetime,
     With ``open_zones`` (campaign -> zones open now), only those campaigns' leads in an
     open window are escalated: the dialer passes the campaigns it paces.
     """
-    overdue = await leads_service.overdue_hot_leads(db, now)
+    overdue = await hot_lead_store.overdue_hot_leads(db, now)
     if open_zones is not None:
         overdue = dialable_now(overdue, open_zones)
     if not overdue:
         return []
-    candidates = {cid: await leads_service.escalation_candidates(db, cid) for cid in {o.campaign_id for o in overdue}}
+    candidates = {cid: await hot_lead_store.escalation_candidates(db, cid) for cid in {o.campaign_id for o in overdue}}
     done = []
     for plan in plan_escalations(overdue, candidates, now):
-        if await leads_service.escalate_hot_lead(db, plan.lead_id, plan.to_user_id, now, plan.due_by) is not None:
+        if await hot_lead_store.escalate_hot_lead(db, plan.lead_id, plan.to_user_id, now, plan.due_by) is not None:
             done.append(plan)
     return done

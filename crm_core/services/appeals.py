@@ -33,7 +33,7 @@ from crm_core.services.clients import (
     period_days,
     translate_integrity,
 )
-from crm_core.services.leads import hot_lead_for_appeal
+from crm_core.services.hot_lead_store import hot_lead_for_appeal
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,10 @@ from crm_core.db import Database
 from crm_core.models import Appeal, ClientReassignment, Lead
 from crm_core.services import appeals as appeals_service
 from crm_core.services import campaigns as campaigns_service
+from crm_core.services import hot_lead_store
 from crm_core.services import leads as leads_service
 from crm_core.services.appeals import AppealInput, NewClientInput
-from crm_core.services.leads import AgentCandidate, OverdueHotLead
+from crm_core.services.hot_lead_store import AgentCandidate, OverdueHotLead
 from dialer.hot_leads import HOT_PRIORITY, choose_escalation_agent, dialable_now, escalate_overdue, plan_escalations
 from tests.crm_core.campaign_world import MONDAY_NOON_MSK, campaign_world
 
@@ -89,7 +90,7 @@ async def test_no_running_hot_campaign_no_hot_lead(db: Database) -> None:
         purpose="Перезвоните", client_id=cw.client_ids[0], callback_requested=True), now=NOW)
     hot = await campaigns_service.update_campaign(db, cw.sup, cw.campaign.id, {"hot_appeals": True})
     assert hot.hot_appeals
-    assert await leads_service.add_hot_lead(db, appeal.id, cw.campaign.id, NOW) is not None
+    assert await hot_lead_store.add_hot_lead(db, appeal.id, cw.campaign.id, NOW) is not None
     async with db.reading() as s:
         lead = (await s.execute(select(Lead).where(Lead.appeal_id == appeal.id))).scalar_one()
     # The client's number was already a list lead: that lead became the hot one.
