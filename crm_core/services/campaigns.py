@@ -44,9 +44,6 @@ from crm_core.errors import (
     UserNotFound,
 )
 from crm_core.import_drafts import Draft
-from crm_core.import_lookup import load_channels
-from crm_core.import_plan import draft_rules
-from crm_core.import_reading import batches_inline, open_file
 from crm_core.importer import check_may_import, import_clients
 from crm_core.models import (
     CAMPAIGN_MODES,
@@ -748,18 +745,15 @@ async def add_list_from_csv(
     moment = check_aware(now, "now") or utcnow()
     async with db.reading() as s:
         await load_campaign(s, actor, campaign_id, manage=True)
-    # Read once here for each good row's number; the importer reads the file again to write the clients.
     region = (default_region or "RU").strip().upper()
-    opened = open_file(data, filename)
-    async with db.engine.connect() as conn:
-        rules = draft_rules(await load_channels(conn))
-        await conn.rollback()
     numbers: dict[int, str | None] = {}
-    async for batch in batches_inline(opened, region, rules, LOAD_CHUNK):
-        for item in batch:
-            if isinstance(item, Draft):
-                numbers[item.line] = item.phones[0].e164 if item.phones else None
-    summary = await import_clients(db, actor, data, filename, default_region=region, on_duplicate="merge")
+
+    def first_numbers(drafts: Sequence[Draft]) -> None:
+        for draft in drafts:
+            numbers[draft.line] = draft.phones[0].e164 if draft.phones else None
+
+    summary = await import_clients(db, actor, data, filename, default_region=region, on_duplicate="merge",
+                                   on_drafts=first_numbers)
     rejected = [RejectedLine(r.line, r.reason) for r in summary.rejected]
     refused = {r.line for r in rejected}
     reasons: dict[str, int] = {}

@@ -407,13 +407,17 @@ async def test_fast_path_and_simple_path_give_the_same_summary_and_rows(db: Data
         for fast in (False, True):
             await _reset(db)
             await _seed(db, w)
+            lines: list[int] = []  # what on_drafts saw: every readable row once, in file order
             summary = await import_clients(db, w.admin, data, "demo.csv", on_duplicate=mode,
-                                           fast_path_rows=0 if fast else 10**9, batch_rows=900 if fast else None)
+                                           fast_path_rows=0 if fast else 10**9, batch_rows=900 if fast else None,
+                                           on_drafts=lambda drafts: lines.extend(d.line for d in drafts))
             assert summary.fast_path is fast
-            results.append((summary.to_json(), await _snapshot(db)))
-        (simple, simple_rows), (fast_json, fast_rows) = results
+            results.append((summary.to_json(), await _snapshot(db), lines))
+        (simple, simple_rows, simple_lines), (fast_json, fast_rows, fast_lines) = results
         assert fast_json == simple
         assert fast_rows == simple_rows
+        assert fast_lines == simple_lines == sorted(set(simple_lines))
+        assert len(simple_lines) == 2504 - len(faulty) and not set(simple_lines) & set(faulty)
         # 2504 rows: 5 unreadable; 4 duplicates (in merge mode 3 merge, the one of two clients stays a duplicate).
         reasons = [r["reason"] for r in simple["rejected"]]
         assert [r["line"] for r in simple["rejected"] if not r["reason"].startswith("duplicate")] == faulty
