@@ -56,10 +56,11 @@ class RealTimeDriver:
         assert self._loop is not None
         return self._base + (self._loop.time() - self._t0) / self._scale
 
-    def catch_up(self) -> None:
-        """Run everything due by now (call before touching the PBX from outside)."""
+    def catch_up(self, until: float | None = None) -> None:
+        """Run everything due by now, or by ``until`` if earlier (call before touching the PBX from outside)."""
         if self._loop is not None:
-            self._scheduler.run_until(max(self._scheduler.now, self.sim_now()))
+            target = self.sim_now() if until is None else min(until, self.sim_now())
+            self._scheduler.run_until(max(self._scheduler.now, target))
 
     def poke(self) -> None:
         """Something was scheduled from outside: re-plan the next wake-up."""
@@ -210,10 +211,13 @@ class AmiSession:
                 data = await self._reader.read(65536)
                 if not data:
                     break
+                # Actions read together arrived together: each is handled at the simulated moment its
+                # bytes came in, not after the time its predecessors took (x33 at a test's time scale).
+                arrived = self.server.driver.sim_now()
                 for message in parser.feed(data):
                     if "Banner" in message:
                         continue
-                    self.server.driver.catch_up()
+                    self.server.driver.catch_up(arrived)
                     await dispatch(self, message)
                     self.server.driver.poke()
                     if self._closing:

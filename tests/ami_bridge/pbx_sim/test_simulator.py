@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from ami_bridge.pbx_sim import PbxSimulator
+from ami_bridge.pbx_sim import server as server_module
 from ami_bridge.replay import replay_records
 from tests.ami_bridge.pbx_sim.lab import (
     CONTEXT_MAP,
@@ -112,6 +113,41 @@ async def test_a_stall_after_the_originate_does_not_end_the_session_early(monkey
     hangups = [m["Channel"] for m in received if m.get("Event") == "Hangup"]
     assert any(c.startswith("PJSIP/203-") for c in hangups), f"the call was cut short: {received[-4:]}"
     assert not differences(shapes(trace, CONTEXT_MAP), shapes(recording, CONTEXT_MAP))
+
+
+async def test_actions_read_together_are_handled_at_one_simulated_moment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dialer's batch of Originates arrives in one read; handling each takes the PBX (here) 5 ms.
+
+    At the tests' time scale 5 ms is 0.17 simulated seconds: had the clock run on between
+    them, the batch would be spread over half a simulated second instead of taken in at
+    once, as Asterisk did in the traces (where the lab's designed ties then broke).
+    """
+    handle = server_module.dispatch
+    handled_at: list[float] = []
+
+    async def slow_dispatch(port: Any, message: dict[str, Any]) -> None:
+        if message.get("Action") == "Originate":
+            handled_at.append(port.pbx.scheduler.now)
+            time.sleep(0.005)  # blocks, as a loaded machine does
+        await handle(port, message)
+
+    monkeypatch.setattr(server_module, "dispatch", slow_dispatch)
+    sim = PbxSimulator(lab_config(TIME_SCALE))
+    await sim.start()
+    try:
+        records: list[dict[str, Any]] = []
+        client = RecordingClient(sim, 1, records)
+        await client.connect()
+        await client.login()
+        batch = [{"Action": "Originate", "ActionID": f"zv-batch-{n}", "Channel": f"Local/7916000000{n}@pstn",
+                  "Context": CONTEXT_MAP["campaign"], "Exten": "s", "Priority": "1", "Timeout": "20000",
+                  "Async": "true", "Variable": "ZVONAR_QUEUE=campaign"} for n in range(1, 4)]
+        await client.send_together(batch)
+        await client.answered()
+    finally:
+        await sim.stop()
+    assert len(handled_at) == 3
+    assert max(handled_at) - min(handled_at) < 0.01, [round(t, 3) for t in handled_at]
 
 
 def _match(calls: list[dict[str, Any]], want: dict[str, Any]) -> dict[str, Any]:
