@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -53,6 +53,14 @@ class Database:
         async with self.sessions() as session:
             async with session.begin():
                 yield session
+
+    async def write_lock(self, session: AsyncSession) -> None:
+        """SQLite: take the write lock now (one writer at a time), so a read and the write after it are atomic.
+
+        PostgreSQL needs nothing here: the callers lock the rows they read (FOR UPDATE).
+        """
+        if self.is_sqlite:
+            await session.execute(text("BEGIN IMMEDIATE"))
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:

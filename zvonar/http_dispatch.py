@@ -80,6 +80,11 @@ def _dump(response_type: Any, result: Any) -> Any:
     return TypeAdapter(response_type).dump_python(result, mode="json")
 
 
+def takes_idempotency_key(ep: Endpoint) -> bool:
+    """Whether a request to ``ep`` may carry an Idempotency-Key: authenticated writes answering JSON."""
+    return not ep.public and not ep.raw_response and ep.method in WRITE_METHODS
+
+
 async def _idempotent(request: web.Request, actor: Actor, key: str,
                       run: Callable[[], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
     """``run`` once per (user, Idempotency-Key): a repeat gets the first answer back (see services/idempotency.py)."""
@@ -109,7 +114,7 @@ def make_handler(ep: Endpoint) -> Any:
         if not ep.public:
             actor, token = await authenticate(request)
         key = request.headers.get(IDEMPOTENCY_HEADER)
-        if key is not None and actor is not None and request.method in WRITE_METHODS and not ep.raw_response:
+        if key is not None and actor is not None and takes_idempotency_key(ep):
             return await _idempotent(request, actor, key, lambda: respond(request, actor, token))
         return await respond(request, actor, token)
 

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from crm_core.api import MAX_ID, Endpoint
+from zvonar.http_dispatch import takes_idempotency_key
 
 REF = "#/components/schemas/{model}"
 
@@ -74,7 +75,7 @@ def build_openapi(endpoints: list[Endpoint], title: str, version: str) -> dict[s
         }
         if ep.query is not None:
             op["parameters"] += _query_parameters(ep.query, components)
-        if not ep.public and not ep.raw_response and ep.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if takes_idempotency_key(ep):
             op["parameters"].append(IDEMPOTENCY_KEY_PARAMETER)
         if ep.body is not None:
             op["requestBody"] = {

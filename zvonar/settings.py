@@ -16,7 +16,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from crm_core.passwords import DEFAULT_HASHING, PasswordHashing
+from crm_core.passwords import DEFAULT_HASHING, MIN_MEMORY_KIB_PER_LANE, PasswordHashing
 
 
 class AmiSettings(BaseModel):
@@ -75,7 +75,7 @@ class PasswordSettings(BaseModel):
     """Argon2id cost for users' passwords (RFC 9106's low-memory profile); raised costs apply at each user's next login."""
 
     time_cost: int = Field(DEFAULT_HASHING.time_cost, ge=1)
-    memory_kib: int = Field(DEFAULT_HASHING.memory_kib, ge=8)
+    memory_kib: int = Field(DEFAULT_HASHING.memory_kib, ge=MIN_MEMORY_KIB_PER_LANE)
     parallelism: int = Field(DEFAULT_HASHING.parallelism, ge=1)
 
     @model_validator(mode="after")

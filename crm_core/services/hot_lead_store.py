@@ -31,7 +31,7 @@ from crm_core.regions import client_timezone
 from crm_core.services import dnc as dnc_service
 from crm_core.services.campaigns import LeadView, lead_view, load_campaign
 from crm_core.services.clients import check_aware, fits_id
-from crm_core.services.leads import _check_now, _lock_lead, _write_lock
+from crm_core.services.leads import check_now, lock_lead
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +129,10 @@ async def add_hot_lead(
     db: Database, appeal_id: int, campaign_id: int, now: datetime, due_by: datetime | None = None,
 ) -> LeadView | None:
     """Make an appeal a hot lead of this campaign, due by ``due_by`` (default: 10 minutes from now); a system path."""
-    _check_now(now)
+    check_now(now)
     check_aware(due_by, "due_by")
     async with db.transaction() as s:
-        await _write_lock(s, db)
+        await db.write_lock(s)
         await load_campaign(s, None, campaign_id)
         appeal = await s.get(Appeal, appeal_id) if fits_id(appeal_id) else None
         if appeal is None:
@@ -170,7 +170,7 @@ class AgentCandidate:
 
 async def overdue_hot_leads(db: Database, now: datetime) -> list[OverdueHotLead]:
     """Hot leads of running campaigns still waiting (ready) past their due time, most overdue first."""
-    _check_now(now)
+    check_now(now)
     async with db.reading() as s:
         rows = await s.execute(
             select(Lead.id, Lead.campaign_id, Campaign.team_id, Lead.appeal_id, Lead.client_id, Client.responsible_id,
@@ -209,11 +209,11 @@ async def escalate_hot_lead(
     history row in the supervisor's (the campaign's creator's) name. None if the lead is
     no longer waiting and overdue (someone took it meanwhile).
     """
-    _check_now(now)
+    check_now(now)
     check_aware(due_by, "due_by")
     async with db.transaction() as s:
-        await _write_lock(s, db)
-        lead = await _lock_lead(s, lead_id)
+        await db.write_lock(s)
+        lead = await lock_lead(s, lead_id)
         if lead is None or lead.appeal_id is None or lead.state != "ready" or lead.due_by is None or lead.due_by >= now:
             return None
         user = await s.get(User, to_user_id) if fits_id(to_user_id) else None

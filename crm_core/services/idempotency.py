@@ -57,11 +57,11 @@ async def claim(db: Database, user_id: int, key: str, method: str, path: str, di
                 now: datetime) -> Claimed | Replay:
     """Take ``key`` for this request, or the stored answer of the request that took it."""
     key = checked_key(key)
-    async with db.transaction() as s:
-        await s.execute(delete(IdempotentRequest).where(IdempotentRequest.user_id == user_id,
-                                                        IdempotentRequest.created_at < now - KEEP_FOR))
     try:
         async with db.transaction() as s:
+            # The user's expired keys go in the same transaction (one of them may be this very key).
+            await s.execute(delete(IdempotentRequest).where(IdempotentRequest.user_id == user_id,
+                                                            IdempotentRequest.created_at < now - KEEP_FOR))
             row = IdempotentRequest(user_id=user_id, key=key, method=method, path=path[:300], body_hash=digest,
                                     created_at=now)
             s.add(row)

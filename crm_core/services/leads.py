@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, or_, select, text, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,7 +58,7 @@ from crm_core.services.clients import check_aware, clean_text, fits_id
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "CALLBACK_PRIORITY", "FinishedAttempt", "LeadView", "LeasedLead", "finish_attempt", "lease_leads", "lead_zones",
+    "CALLBACK_PRIORITY", "check_now", "lock_lead", "FinishedAttempt", "LeadView", "LeasedLead", "finish_attempt", "lease_leads", "lead_zones",
     "reclaim_expired_leases", "recover_dialing", "release_lead", "set_disposition", "start_attempt",
 ]
 
@@ -119,19 +119,15 @@ def _check_owner(owner: str) -> None:
         raise InvalidInput("owner must be 1-64 characters: letters, digits and . : @ _ -")
 
 
-def _check_now(now: datetime) -> datetime:
+def check_now(now: datetime) -> datetime:
+    """``now`` if it is an aware datetime (InvalidInput otherwise)."""
     if not isinstance(now, datetime) or now.tzinfo is None:
         raise InvalidInput("now must be an aware datetime")
     return now
 
 
-async def _write_lock(s: AsyncSession, db: Database) -> None:
-    """SQLite: take the write lock now (one writer at a time), so the read and the write that follows are atomic."""
-    if db.is_sqlite:
-        await s.execute(text("BEGIN IMMEDIATE"))
-
-
-async def _lock_lead(s: AsyncSession, lead_id: int) -> Lead | None:
+async def lock_lead(s: AsyncSession, lead_id: int) -> Lead | None:
+    """The lead, locked for this transaction (None for an unknown id)."""
     if not fits_id(lead_id):
         return None
     stmt = select(Lead).where(Lead.id == lead_id).with_for_update().execution_options(populate_existing=True)
@@ -162,9 +158,9 @@ async def _reclaim(s: AsyncSession, db: Database, now: datetime, campaign_id: in
 
 async def reclaim_expired_leases(db: Database, now: datetime) -> int:
     """Every expired lease, in every campaign, back to ready; returns how many."""
-    _check_now(now)
+    check_now(now)
     async with db.transaction() as s:
-        await _write_lock(s, db)
+        await db.write_lock(s)
         return await _reclaim(s, db, now, None)
 
 
@@ -220,7 +216,7 @@ async def lease_leads(
     theirs and unpinned). Expired leases of the campaign are reclaimed first.
     """
     _check_owner(owner)
-    _check_now(now)
+    check_now(now)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_LEASE:
         raise InvalidInput(f"limit must be 0..{MAX_LEASE}")
     if not 0 < lease_seconds <= MAX_LEASE_SECONDS:
@@ -232,7 +228,7 @@ async def lease_leads(
         return []
     expires = now + timedelta(seconds=lease_seconds)
     async with db.transaction() as s:
-        await _write_lock(s, db)
+        await db.write_lock(s)
         if await s.scalar(select(Campaign.state).where(Campaign.id == campaign_id)) != "running":
             return []
         await _reclaim(s, db, now, campaign_id)
@@ -282,14 +278,14 @@ async def release_lead(
     the reason. False if the lease is no longer ``owner``'s.
     """
     _check_owner(owner)
-    _check_now(now)
+    check_now(now)
     if state not in ("ready", "dnc", "failed"):
         raise InvalidInput("a released lead becomes ready, dnc or failed")
     check_aware(next_try_at, "next_try_at")
     why = clean_text(reason, "reason", 300)
     async with db.transaction() as s:
-        await _write_lock(s, db)
-        lead = await _lock_lead(s, lead_id)
+        await db.write_lock(s)
+        lead = await lock_lead(s, lead_id)
         if lead is None or lead.state != "leased" or lead.lease_owner != owner:
             return False
         lead.state = state
@@ -319,7 +315,7 @@ async def start_attempt(
     Returns the attempt id.
     """
     _check_owner(owner)
-    _check_now(now)
+    check_now(now)
     if not isinstance(action_id, str) or not _ACTION_ID.match(action_id):
         raise InvalidInput("action_id must be 1-64 printable ASCII characters")
     if mode not in CAMPAIGN_MODES:
@@ -327,8 +323,8 @@ async def start_attempt(
     on_dnc = False
     try:
         async with db.transaction() as s:
-            await _write_lock(s, db)
-            lead = await _lock_lead(s, lead_id)
+            await db.write_lock(s)
+            lead = await lock_lead(s, lead_id)
             if lead is None or lead.state != "leased" or lead.lease_owner != owner:
                 raise LeaseLost(f"lead {lead_id} is not leased by {owner} (any more)")
             if agent_id is not None and (not fits_id(agent_id) or await s.get(User, agent_id) is None):
@@ -395,7 +391,7 @@ async def finish_attempt(
     changes nothing; a real outcome may replace ``lost`` (the lead moves only if nothing
     newer happened to it). None for an unknown action id.
     """
-    _check_now(now)
+    check_now(now)
     if outcome not in ATTEMPT_OUTCOMES:
         raise InvalidInput(f"outcome must be one of {', '.join(ATTEMPT_OUTCOMES)}")
     if lead_state is not None and lead_state not in LEAD_END_STATES:
@@ -405,13 +401,13 @@ async def finish_attempt(
     if not isinstance(action_id, str) or not _ACTION_ID.match(action_id):
         return None
     async with db.transaction() as s:
-        await _write_lock(s, db)
+        await db.write_lock(s)
         attempt = (await s.execute(
             select(Attempt).where(Attempt.action_id == action_id).with_for_update()
         )).scalar_one_or_none()
         if attempt is None:
             return None
-        lead = await _lock_lead(s, attempt.lead_id)
+        lead = await lock_lead(s, attempt.lead_id)
         assert lead is not None
         if attempt.outcome is not None and attempt.outcome != "lost":
             return FinishedAttempt(attempt.id, lead.id, lead.campaign_id, attempt.outcome, lead.state, False)
@@ -464,7 +460,7 @@ async def recover_dialing(
     ``owner`` None: every dialer's attempts older than ``older_than_seconds``. Returns the
     lead ids rescheduled (never redialled at once: the call may have reached the client).
     """
-    _check_now(now)
+    check_now(now)
     if owner is not None:
         _check_owner(owner)
     if older_than_seconds < 0 or retry_after_seconds < 0:
@@ -473,7 +469,7 @@ async def recover_dialing(
     retry_at = now + timedelta(seconds=retry_after_seconds)
     recovered: list[int] = []
     async with db.transaction() as s:
-        await _write_lock(s, db)
+        await db.write_lock(s)
         stmt = select(Attempt).where(Attempt.outcome.is_(None), Attempt.started_at <= cutoff)
         if owner is not None:
             stmt = stmt.where(Attempt.dialer_id == owner)
@@ -482,7 +478,7 @@ async def recover_dialing(
         for attempt in (await s.execute(stmt.order_by(Attempt.id))).scalars():
             attempt.outcome = "lost"
             attempt.ended_at = now
-            lead = await _lock_lead(s, attempt.lead_id)
+            lead = await lock_lead(s, attempt.lead_id)
             if lead is None or lead.state != "dialing" or await _newest_attempt_id(s, lead.id) != attempt.id:
                 continue
             lead.state = "ready"
@@ -516,9 +512,9 @@ async def set_disposition(
     if not isinstance(code, str) or not code:
         raise InvalidInput("code is required")
     async with db.transaction() as s:
-        await _write_lock(s, db)
+        await db.write_lock(s)
         campaign = await load_campaign(s, actor, campaign_id)
-        lead = await _lock_lead(s, lead_id)
+        lead = await lock_lead(s, lead_id)
         if lead is None or lead.campaign_id != campaign.id:
             raise LeadNotFound(f"no lead {lead_id} in campaign {campaign.id}")
         disposition = (await s.execute(select(Disposition).where(
