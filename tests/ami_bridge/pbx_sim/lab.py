@@ -172,12 +172,7 @@ class RecordingClient:
                     self._arrived.notify_all()
 
     async def send(self, action: Mapping[str, Any]) -> None:
-        assert self._writer is not None
-        self.records.append({"t": self.sim.now(), "dir": "out", "conn": self.conn, "msg": dict(action)})
-        if action.get("ActionID"):
-            self.sent_ids.append(str(action["ActionID"]))
-        self._writer.write(encode_action(action))
-        await self._writer.drain()
+        await self.send_together([action])
 
     async def wait_for(self, predicate, timeout: float = 5.0) -> dict[str, Any]:
         """The first received message (old or new) for which ``predicate`` is true."""
