@@ -33,7 +33,9 @@ How it holds the cap (FTC 16 CFR 310.4(b)(4)(i) and Ofcom: 3 % of live answered 
   While the rolling window (the last N human answers) runs above the cap, ``theta`` is cut
   further; over the day's first ``ramp_answers_per_agent`` answers per agent it ramps up
   from 0. Hard stop: with less than ``guard_abandons`` abandon of room left under the cap
-  today, the dialer is progressive (which cannot abandon).
+  today, the dialer is progressive (which cannot abandon); approaching it, ``theta`` is
+  cut in proportion to the room left (the soft guard), so a large team slows down rather
+  than stops.
 
 Small teams (1-5 agents): the same forecast (its normal approximation is coarse there and
 errs cautious); the room guard keeps a small team progressive until ~34 human answers
@@ -125,9 +127,11 @@ class PacingConfig:
     theta_max: float = 0.3
     prior_answered: int = 200
     guard_abandons: float = 1.0
+    soft_guard_per_sqrt_agent: float = 1.0  # theta tapers while room < guard + this * sqrt(agents)
+    soft_guard_floor: float = 0.3  # the share of theta left just above the hard guard
     window_floor: int = 500  # the window's rate is read over at least this many answers
     window_gain: float = 5.0
-    ramp_answers_per_agent: float = 8.0  # theta ramps up over the day's first 8 answers per agent
+    ramp_answers_per_agent: float = 16.0  # theta ramps up over the day's first 16 answers per agent
     morning_answers_per_agent: float = 10.0  # talk times are checked for the morning's bias until then
     grid: tuple[float, ...] = (0.03, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.98)  # answer-time quantiles
     talk_hazard_ahead: float = 5.0  # the talk-end hazard is read this many seconds ahead
@@ -287,7 +291,7 @@ def decide(stats: PacingStats, config: PacingConfig = PacingConfig()) -> PacingD
     )
     if stats.cap * stats.day_answered - stats.day_abandoned < config.guard_abandons:
         return PacingDecision(progressive, "no room under the cap today: progressive")
-    theta = allowed_risk(stats, config)
+    theta = allowed_risk(stats, config) * _soft_guard(stats, active, config)
     if config.ramp_answers_per_agent > 0:  # the morning's estimates are the least sure
         theta *= min(1.0, stats.day_answered / (config.ramp_answers_per_agent * active))
 
@@ -298,6 +302,22 @@ def decide(stats: PacingStats, config: PacingConfig = PacingConfig()) -> PacingD
         return PacingDecision(progressive, "progressive floor", risk, {"theta": theta})
     reason = "predictive" if talk_known else "predictive on wrap-ups (talk times still being learned)"
     return PacingDecision(n, reason, risk, {"theta": theta, "answer_rate": p})
+
+
+def _soft_guard(stats: PacingStats, active: int, config: PacingConfig) -> float:
+    """The share of ``theta`` kept while little room is left under the cap today.
+
+    A run of abandons that leaves less than one abandon of room makes the dialer
+    progressive until answers make room again: minutes of idle agents for a large team.
+    Approaching that edge, the risk is cut instead: in proportion to the room left above
+    the guard over ``k*sqrt(agents)`` abandons (abandons per minute grow with the team,
+    their runs with its square root), never below ``soft_guard_floor``.
+    """
+    span = config.soft_guard_per_sqrt_agent * math.sqrt(active)
+    if span <= 0:
+        return 1.0
+    room = stats.cap * stats.day_answered - stats.day_abandoned - config.guard_abandons
+    return min(1.0, max(config.soft_guard_floor, room / span))
 
 
 def _contradicted(talk: _Lognormal, elapsed: list[float], config: PacingConfig) -> bool:

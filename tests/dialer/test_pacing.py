@@ -134,6 +134,25 @@ def test_early_in_the_day_it_waits_for_room_for_one_abandon() -> None:
     assert "cap" in decision.reason
 
 
+def test_near_the_edge_of_the_cap_it_slows_down_instead_of_stopping() -> None:
+    # 100 agents, 1500 human answers today: 45 abandons allowed, one kept as the guard.
+    big = team(100, 8, wrapping=12)
+    hard_only = replace(PacingConfig(), soft_guard_per_sqrt_agent=0.0)
+
+    def day(abandoned: int) -> PacingStats:
+        return snapshot(big, day_answered=1500, day_abandoned=abandoned, window_answered=1500,
+                        window_abandoned=abandoned)
+
+    # Plenty of room (14 abandons above the guard, more than sqrt(100)): no change.
+    assert decide(day(30)).dials == decide(day(30), hard_only).dials
+    # 3 abandons above the guard: the risk is cut to 0.3 of itself, the dialer stays predictive.
+    near = decide(day(41))
+    assert near.details["theta"] == pytest.approx(0.3 * decide(day(41), hard_only).details["theta"])
+    assert 8 < near.dials < decide(day(41), hard_only).dials
+    # No room left: progressive, with or without the taper.
+    assert decide(day(45)).dials == decide(day(45), hard_only).dials == 8
+
+
 ONE_AGENT_STATES = [
     # (agent state, ringing elapsed)
     (("free", 1.0), []),
