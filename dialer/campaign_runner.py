@@ -167,6 +167,7 @@ class Dialer:
         # States announced on the bus by others (the campaign routes), per campaign: (state, when heard).
         self._heard: dict[int, list[tuple[str, float]]] = {}
         self._poll_now = asyncio.Event()
+        self._handling_event = False  # the bus consumer is inside an event (it may be writing an attempt)
         bridge.conn.on_event(self._on_ami_event)
 
     # ----------------------------------------------------------------- lifecycle
@@ -183,7 +184,10 @@ class Dialer:
         log.info("dialer.started owner=%s", self.owner)
 
     async def stop(self) -> None:
-        """Stop pacing; calls still in flight are finished as what is known of them (:func:`outcome_at_shutdown`)."""
+        """Stop pacing, let calls still ringing end (up to ``stop_drain_seconds``), finish the rest as what is known of them.
+
+        What is known of them: :func:`outcome_at_shutdown`.
+        """
         if self._stopping:
             return
         self._stopping = True
@@ -197,6 +201,7 @@ class Dialer:
             run.wake.set()
         if loops:
             await asyncio.wait(loops, timeout=STOP_GRACE_SECONDS)
+        await self._let_ringing_calls_end()
         tasks = [*self._tasks, *(r.task for r in self.runs.values() if r.task is not None)]
         for task in tasks:
             task.cancel()
@@ -220,6 +225,20 @@ class Dialer:
                 except Exception:  # the lease then lapses by itself
                     log.warning("dialer.release_failed campaign_id=%s", run.info.id, exc_info=True)
         log.info("dialer.stopped owner=%s", self.owner)
+
+    async def _let_ringing_calls_end(self) -> None:
+        """Give calls still ringing (or answered and waiting for an operator) up to ``stop_drain_seconds`` to end.
+
+        Their outcomes still reach this dialer over the bus; finished as ``lost`` at once,
+        a call the client then picks up would be rung again by the retry rule.
+        """
+        deadline = self._now() + self.config.stop_drain_seconds
+        # A call leaves live.calls before its attempt is written: the event's handling is waited for too.
+        while self._now() < deadline and (self._handling_event or any(
+            call.connected_at is None and not call.abandoned
+            for run in self.runs.values() for call in run.live.calls.values()
+        )):
+            await asyncio.sleep(0.05)
 
     def _now(self) -> float:
         return (self._loop or asyncio.get_running_loop()).time()
@@ -690,12 +709,15 @@ class Dialer:
 
     async def _consume_bus(self) -> None:
         async for event in self._sub:
+            self._handling_event = True
             try:
                 await self._on_bus(event.topic, event.payload)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("dialer.bus_event_failed topic=%s", event.topic)
+            finally:
+                self._handling_event = False
 
     async def _on_bus(self, topic: str, payload: Mapping[str, Any]) -> None:
         t = self._now()

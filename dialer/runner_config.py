@@ -46,6 +46,9 @@ class DialerConfig:
     # Pause reasons that mean "writing up the last call" (the operator desk's wrap-up pause).
     wrapup_pause_reasons: tuple[str, ...] = ("wrap-up",)
     default_ring_timeout: float = 25.0
+    # On a graceful stop, calls still ringing get this long to be answered or to fail (their
+    # ends still reach this dialer); what is still ringing then is finished as lost.
+    stop_drain_seconds: float = 30.0
     # Put a campaign's assigned operators into its queue while it runs (QueueAdd/QueueRemove).
     login_agents: bool = True
     # The calendar day of the day_* figures.

@@ -62,6 +62,8 @@ class DialerSettings(BaseModel):
     day_timezone: str = "Europe/Moscow"
     # An agent paused for one of these reasons is wrapping up a call (the TUI's wrap-up pause).
     wrapup_pause_reasons: tuple[str, ...] = ("wrap-up",)
+    # On a graceful stop, calls still ringing get this long to end before they are finished as lost.
+    stop_drain_seconds: float = Field(30.0, ge=0, le=120)
 
 
 class HttpSettings(BaseModel):

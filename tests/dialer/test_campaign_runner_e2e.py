@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import pytest
@@ -343,6 +343,44 @@ async def test_a_dialer_stopped_mid_conversation_does_not_ring_that_client_again
     lead = (await leads_of(db, setup.campaign_id))[phone]
     assert attempt.outcome == "answered"
     assert lead.state == "done" and lead.next_try_at is None
+
+
+async def test_a_dialer_stopped_while_a_call_rings_records_how_it_ended(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
+    """A graceful stop lets a ringing call end: a client who turns out busy is busy (retried in 10 min), not lost."""
+    now = utcnow()
+    open_zone, _, hours = hours_open_in_one_zone(now)
+    phone = "+79161118888"
+    rig = await make_rig({phone.lstrip("+"): ClientBehaviour("busy", ring_seconds=8.0)})  # 0.8 s of wall time
+    setup = await make_campaign(db, mode="progressive", hours=hours, script=False, endpoints=("101",),
+                                clients=[("ООО «Занятая линия»", phone, open_zone)])
+    await rig.dialer.start()
+    run = await _wait_for_run(rig, setup.campaign_id)
+    await wait_for(lambda: any(c.ringing for c in run.live.calls.values()), 15.0, "the client's phone ringing")
+    await rig.dialer.stop()
+    [attempt] = await attempts_of(db, setup.campaign_id)
+    lead = (await leads_of(db, setup.campaign_id))[phone]
+    assert attempt.outcome == "busy" and attempt.ended_at is not None
+    assert lead.state == "ready" and lead.next_try_at is not None
+    assert timedelta(minutes=8) < lead.next_try_at - utcnow() <= timedelta(minutes=10)
+
+
+async def test_a_call_still_ringing_when_the_drain_runs_out_is_lost(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
+    """The drain is bounded: a call that rings on past ``stop_drain_seconds`` is finished as lost and retried."""
+    now = utcnow()
+    open_zone, _, hours = hours_open_in_one_zone(now)
+    phone = "+380671118888"
+    rig = await make_rig({phone.lstrip("+"): ClientBehaviour("no_answer")})
+    rig.dialer.config = replace(rig.dialer.config, stop_drain_seconds=0.3)
+    setup = await make_campaign(db, mode="progressive", hours=hours, script=False, endpoints=("101",),
+                                clients=[("ТОВ «Тиша»", phone, open_zone)])
+    await rig.dialer.start()
+    run = await _wait_for_run(rig, setup.campaign_id)
+    await wait_for(lambda: any(c.ringing for c in run.live.calls.values()), 15.0, "the client's phone ringing")
+    started = asyncio.get_running_loop().time()
+    await rig.dialer.stop()
+    assert asyncio.get_running_loop().time() - started < 2.0, "the stop did not wait for the 25 s ring timeout"
+    [attempt] = await attempts_of(db, setup.campaign_id)
+    assert attempt.outcome == "lost"
 
 
 async def _wait_for_run(rig: Rig, campaign_id: int):  # type: ignore[no-untyped-def]

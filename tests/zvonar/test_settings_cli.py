@@ -12,6 +12,7 @@ import pytest
 from zvonar.cli import build_parser
 from zvonar.logging_setup import KeyValueFormatter, mask_secrets
 from zvonar.settings import load_settings
+from zvonar.telephony import dialer_config
 
 
 def test_env_overrides_toml_and_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -21,6 +22,17 @@ def test_env_overrides_toml_and_defaults(tmp_path: Path, monkeypatch: pytest.Mon
     s = load_settings(toml)
     assert s.default_region == "BY" and s.bus == "redis" and s.ami.host == "10.0.0.5" and s.ami.port == 5041
     assert not s.uses_pbx_simulator
+
+
+def test_dialer_timings_reach_the_campaign_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    toml = tmp_path / "zvonar.toml"
+    toml.write_text("[dialer]\ncampaign_lease_seconds = 20\n", encoding="utf-8")
+    monkeypatch.setenv("ZVONAR_DIALER__STOP_DRAIN_SECONDS", "12.5")
+    config = dialer_config(load_settings(toml))
+    assert (config.stop_drain_seconds, config.campaign_lease_seconds) == (12.5, 20.0)
+    monkeypatch.setenv("ZVONAR_DIALER__STOP_DRAIN_SECONDS", "-1")
+    with pytest.raises(ValueError, match="stop_drain_seconds"):
+        load_settings(toml)
 
 
 def test_default_store_is_sqlite_under_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
