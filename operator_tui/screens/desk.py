@@ -709,17 +709,19 @@ class DeskScreen(DeskScreenBase):
     async def _submit_wrapup(self, wrapup: WrapUp) -> str:
         """Send the wrap-up's requests in order; queue the rest if the server is away; ApiError on a refusal."""
         sent: list[str] = self.wrapup_draft.setdefault("sent", [])
-        pending = [r for r in requests_for(wrapup) if json.dumps(r, sort_keys=True) not in sent]
-        for index, request in enumerate(pending):
-            key = json.dumps(request, sort_keys=True)
+        # Each request keeps one id from its first sending on: a request whose answer was lost
+        # goes to the outbox under the same Idempotency-Key, so the server does it once.
+        pending = [(json.dumps(r, sort_keys=True), new_item(**r)) for r in requests_for(wrapup)]
+        pending = [(key, item) for key, item in pending if key not in sent]
+        for index, (key, item) in enumerate(pending):
             try:
-                await deliver(self.ctx.api, new_item(**request))
+                await deliver(self.ctx.api, item)
             except (ApiError, ServerUnreachable) as exc:
                 if not retryable(exc):
                     self._persist()
                     raise
-                for rest in pending[index:]:
-                    self.outbox.add(new_item(**rest))
+                for _key, rest in pending[index:]:
+                    self.outbox.add(rest)
                 self._retry_at = self.ctx.clock.now() + timedelta(seconds=self.ctx.config.outbox_retry_base)
                 return "queued"
             sent.append(key)

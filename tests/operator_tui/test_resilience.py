@@ -8,10 +8,11 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from crm_core.models import Interaction
-from operator_tui.api_client import ApiClient
+from operator_tui.api_client import ApiClient, ServerUnreachable
 from operator_tui.outbox import deliver, new_item
 from operator_tui.screens.desk import DeskScreen
 from operator_tui.screens.pick import PickScreen
@@ -102,6 +103,42 @@ async def test_wrap_up_while_the_server_is_down_is_kept_and_sent_after_reconnect
         subjects = (await s.execute(select(Interaction.body).where(Interaction.client_id == client_id))).scalars().all()
     assert subjects == ["Договорились о встрече"]
     await asyncio.sleep(0)
+
+
+async def test_a_wrap_up_whose_answer_was_lost_is_sent_again_under_the_same_key(
+        zvonar: Zvonar, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server wrote the wrap-up's note but its answer never came back (a server going
+    down, a dropped connection): the desk keeps the request and sends it again, under the
+    key of its first sending, and the server does it once."""
+    op = await zvonar.user("ivanova", endpoint="101")
+    client_id = await zvonar.client(op.id, "ООО «Ромашка»", "+79161234567")
+    app = desk(zvonar.base_url, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _desk(pilot)
+        screen.show_client(client_id)
+        await wait_for(pilot, lambda: screen.card is not None, what="the card")
+        api = screen.ctx.api
+        real_create = api.create_interaction
+        answers_lost: list[object] = []
+
+        async def answer_lost_once(*args, **kwargs):  # type: ignore[no-untyped-def]
+            done = await real_create(*args, **kwargs)  # the server did the work...
+            if not answers_lost:
+                answers_lost.append(done)
+                raise ServerUnreachable("connection reset before the answer")  # ...its answer got lost
+            return done
+
+        monkeypatch.setattr(api, "create_interaction", answer_lost_once)
+        await pilot.press("f6")
+        await wait_for(pilot, lambda: screen.wrapup_panel is not None, what="the wrap-up")
+        await pilot.press("1")
+        await type_text(pilot, "Договорились о встрече")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: screen.wrapup_panel is None, what="the wrap-up to close")
+        await wait_for(pilot, lambda: answers_lost and screen.state.unsent == 0, what="the outbox to empty")
+    async with zvonar.db.reading() as s:
+        bodies = (await s.execute(select(Interaction.body).where(Interaction.client_id == client_id))).scalars().all()
+    assert bodies == ["Договорились о встрече"]
 
 
 async def test_an_outbox_item_sent_again_after_its_answer_was_lost_is_done_once(zvonar: Zvonar) -> None:
