@@ -289,9 +289,10 @@ def decide(stats: PacingStats, config: PacingConfig = PacingConfig()) -> PacingD
     talk_known = not (
         morning and _contradicted(_fitted(stats.talk_time), [s for state, s in stats.agents if state == TALK], config)
     )
-    if stats.cap * stats.day_answered - stats.day_abandoned < config.guard_abandons:
+    room = stats.cap * stats.day_answered - stats.day_abandoned - config.guard_abandons  # abandons above the guard
+    if room < 0:
         return PacingDecision(progressive, "no room under the cap today: progressive")
-    theta = allowed_risk(stats, config) * _soft_guard(stats, active, config)
+    theta = allowed_risk(stats, config) * _soft_guard(room, active, config)
     if config.ramp_answers_per_agent > 0:  # the morning's estimates are the least sure
         theta *= min(1.0, stats.day_answered / (config.ramp_answers_per_agent * active))
 
@@ -304,8 +305,8 @@ def decide(stats: PacingStats, config: PacingConfig = PacingConfig()) -> PacingD
     return PacingDecision(n, reason, risk, {"theta": theta, "answer_rate": p})
 
 
-def _soft_guard(stats: PacingStats, active: int, config: PacingConfig) -> float:
-    """The share of ``theta`` kept while little room is left under the cap today.
+def _soft_guard(room: float, active: int, config: PacingConfig) -> float:
+    """The share of ``theta`` kept while little ``room`` (abandons above the guard) is left today.
 
     A run of abandons that leaves less than one abandon of room makes the dialer
     progressive until answers make room again: minutes of idle agents for a large team.
@@ -316,7 +317,6 @@ def _soft_guard(stats: PacingStats, active: int, config: PacingConfig) -> float:
     span = config.soft_guard_per_sqrt_agent * math.sqrt(active)
     if span <= 0:
         return 1.0
-    room = stats.cap * stats.day_answered - stats.day_abandoned - config.guard_abandons
     return min(1.0, max(config.soft_guard_floor, room / span))
 
 

@@ -326,16 +326,23 @@ async def test_two_dialers_never_pace_one_campaign_and_the_second_takes_over(mak
         await asyncio.gather(one.stop(), other.stop())
 
 
+async def _one_client_campaign(make_rig, db: Database, name: str, phone: str, behaviour: ClientBehaviour,  # type: ignore[no-untyped-def]
+                               **dialer_config: float):
+    """A progressive campaign of one client in its calling hours, operator 101, taken by a started dialer."""
+    open_zone, _, hours = hours_open_in_one_zone(utcnow())
+    rig = await make_rig({phone.lstrip("+"): behaviour})
+    rig.dialer.config = replace(rig.dialer.config, **dialer_config)
+    setup = await make_campaign(db, mode="progressive", hours=hours, script=False, endpoints=("101",),
+                                clients=[(name, phone, open_zone)])
+    await rig.dialer.start()
+    return rig, setup, await _wait_for_run(rig, setup.campaign_id)
+
+
 async def test_a_dialer_stopped_mid_conversation_does_not_ring_that_client_again(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
     """A server shut down while an operator talks to a campaign's client: the attempt is answered, the lead done."""
-    now = utcnow()
-    open_zone, _, hours = hours_open_in_one_zone(now)
     phone = "+79161117777"
-    rig = await make_rig({phone.lstrip("+"): ClientBehaviour("answer", ring_seconds=1.0, talk_seconds=600.0)})
-    setup = await make_campaign(db, mode="progressive", hours=hours, script=False, endpoints=("101",),
-                                clients=[("ООО «Долгий разговор»", phone, open_zone)])
-    await rig.dialer.start()
-    run = await _wait_for_run(rig, setup.campaign_id)
+    rig, setup, run = await _one_client_campaign(make_rig, db, "ООО «Долгий разговор»", phone,
+                                                 ClientBehaviour("answer", ring_seconds=1.0, talk_seconds=600.0))
     await wait_for(lambda: any(c.connected_at is not None for c in run.live.calls.values()), 15.0,
                    "operator 101 talking to the client")
     await rig.dialer.stop()
@@ -347,14 +354,9 @@ async def test_a_dialer_stopped_mid_conversation_does_not_ring_that_client_again
 
 async def test_a_dialer_stopped_while_a_call_rings_records_how_it_ended(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
     """A graceful stop lets a ringing call end: a client who turns out busy is busy (retried in 10 min), not lost."""
-    now = utcnow()
-    open_zone, _, hours = hours_open_in_one_zone(now)
     phone = "+79161118888"
-    rig = await make_rig({phone.lstrip("+"): ClientBehaviour("busy", ring_seconds=8.0)})  # 0.8 s of wall time
-    setup = await make_campaign(db, mode="progressive", hours=hours, script=False, endpoints=("101",),
-                                clients=[("ООО «Занятая линия»", phone, open_zone)])
-    await rig.dialer.start()
-    run = await _wait_for_run(rig, setup.campaign_id)
+    rig, setup, run = await _one_client_campaign(make_rig, db, "ООО «Занятая линия»", phone,
+                                                 ClientBehaviour("busy", ring_seconds=8.0))  # 0.8 s of wall time
     await wait_for(lambda: any(c.ringing for c in run.live.calls.values()), 15.0, "the client's phone ringing")
     await rig.dialer.stop()
     [attempt] = await attempts_of(db, setup.campaign_id)
@@ -366,15 +368,8 @@ async def test_a_dialer_stopped_while_a_call_rings_records_how_it_ended(make_rig
 
 async def test_a_call_still_ringing_when_the_drain_runs_out_is_lost(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
     """The drain is bounded: a call that rings on past ``stop_drain_seconds`` is finished as lost and retried."""
-    now = utcnow()
-    open_zone, _, hours = hours_open_in_one_zone(now)
-    phone = "+380671118888"
-    rig = await make_rig({phone.lstrip("+"): ClientBehaviour("no_answer")})
-    rig.dialer.config = replace(rig.dialer.config, stop_drain_seconds=0.3)
-    setup = await make_campaign(db, mode="progressive", hours=hours, script=False, endpoints=("101",),
-                                clients=[("ТОВ «Тиша»", phone, open_zone)])
-    await rig.dialer.start()
-    run = await _wait_for_run(rig, setup.campaign_id)
+    rig, setup, run = await _one_client_campaign(make_rig, db, "ТОВ «Тиша»", "+380671118888",
+                                                 ClientBehaviour("no_answer"), stop_drain_seconds=0.3)
     await wait_for(lambda: any(c.ringing for c in run.live.calls.values()), 15.0, "the client's phone ringing")
     started = asyncio.get_running_loop().time()
     await rig.dialer.stop()

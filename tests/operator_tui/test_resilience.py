@@ -28,6 +28,28 @@ async def _desk(pilot) -> DeskScreen:  # type: ignore[no-untyped-def]
     return screen
 
 
+async def _desk_on_card(pilot, client_id: int) -> DeskScreen:  # type: ignore[no-untyped-def]
+    screen = await _desk(pilot)
+    screen.show_client(client_id)
+    await wait_for(pilot, lambda: screen.card is not None, what="the card")
+    return screen
+
+
+async def _save_wrap_up(pilot, screen: DeskScreen, comment: str) -> None:  # type: ignore[no-untyped-def]
+    """F6, the first outcome, a comment, Ctrl+S: the operator's wrap-up, until its form closes."""
+    await pilot.press("f6")
+    await wait_for(pilot, lambda: screen.wrapup_panel is not None, what="the wrap-up")
+    await pilot.press("1")
+    await type_text(pilot, comment)
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, lambda: screen.wrapup_panel is None, what="the wrap-up to close")
+
+
+async def _notes_of(zvonar: Zvonar, client_id: int) -> list[str]:
+    async with zvonar.db.reading() as s:
+        return list((await s.execute(select(Interaction.body).where(Interaction.client_id == client_id))).scalars())
+
+
 def _step(screen: DeskScreen) -> str | None:
     return (screen.session or {}).get("current", {}).get("step_id")
 
@@ -72,9 +94,7 @@ async def test_wrap_up_while_the_server_is_down_is_kept_and_sent_after_reconnect
     client_id = await zvonar.client(op.id, "ООО «Ромашка»", "+79161234567")
     app = desk(zvonar.base_url, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _desk(pilot)
-        screen.show_client(client_id)
-        await wait_for(pilot, lambda: screen.card is not None, what="the card")
+        screen = await _desk_on_card(pilot, client_id)
         port = int(zvonar.base_url.rsplit(":", 1)[1])
 
         # The server goes away: the desk says so and keeps trying.
@@ -83,12 +103,7 @@ async def test_wrap_up_while_the_server_is_down_is_kept_and_sent_after_reconnect
         assert "нет связи" in str(screen.status_bar.render())
 
         # The operator records an outcome anyway: it is kept, and said to be unsent.
-        await pilot.press("f6")
-        await wait_for(pilot, lambda: screen.wrapup_panel is not None, what="the wrap-up")
-        await pilot.press("1")
-        await type_text(pilot, "Договорились о встрече")
-        await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: screen.wrapup_panel is None, what="the wrap-up to close")
+        await _save_wrap_up(pilot, screen, "Договорились о встрече")
         assert screen.state.unsent == 1 and "не отправлено: 1" in str(screen.status_bar.render())
         assert "Договорились о встрече" in (tmp_path / screen.store.path.name).read_text("utf-8")
 
@@ -99,9 +114,7 @@ async def test_wrap_up_while_the_server_is_down_is_kept_and_sent_after_reconnect
             await wait_for(pilot, lambda: screen.state.unsent == 0, what="the outbox to empty")
         finally:
             await back.close()
-    async with zvonar.db.reading() as s:
-        subjects = (await s.execute(select(Interaction.body).where(Interaction.client_id == client_id))).scalars().all()
-    assert subjects == ["Договорились о встрече"]
+    assert await _notes_of(zvonar, client_id) == ["Договорились о встрече"]
     await asyncio.sleep(0)
 
 
@@ -114,9 +127,7 @@ async def test_a_wrap_up_whose_answer_was_lost_is_sent_again_under_the_same_key(
     client_id = await zvonar.client(op.id, "ООО «Ромашка»", "+79161234567")
     app = desk(zvonar.base_url, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _desk(pilot)
-        screen.show_client(client_id)
-        await wait_for(pilot, lambda: screen.card is not None, what="the card")
+        screen = await _desk_on_card(pilot, client_id)
         api = screen.ctx.api
         real_create = api.create_interaction
         answers_lost: list[object] = []
@@ -129,16 +140,9 @@ async def test_a_wrap_up_whose_answer_was_lost_is_sent_again_under_the_same_key(
             return done
 
         monkeypatch.setattr(api, "create_interaction", answer_lost_once)
-        await pilot.press("f6")
-        await wait_for(pilot, lambda: screen.wrapup_panel is not None, what="the wrap-up")
-        await pilot.press("1")
-        await type_text(pilot, "Договорились о встрече")
-        await pilot.press("ctrl+s")
-        await wait_for(pilot, lambda: screen.wrapup_panel is None, what="the wrap-up to close")
+        await _save_wrap_up(pilot, screen, "Договорились о встрече")
         await wait_for(pilot, lambda: answers_lost and screen.state.unsent == 0, what="the outbox to empty")
-    async with zvonar.db.reading() as s:
-        bodies = (await s.execute(select(Interaction.body).where(Interaction.client_id == client_id))).scalars().all()
-    assert bodies == ["Договорились о встрече"]
+    assert await _notes_of(zvonar, client_id) == ["Договорились о встрече"]
 
 
 async def test_an_outbox_item_sent_again_after_its_answer_was_lost_is_done_once(zvonar: Zvonar) -> None:
@@ -159,6 +163,4 @@ async def test_an_outbox_item_sent_again_after_its_answer_was_lost_is_done_once(
         assert other["id"] != first["id"]
     finally:
         await api.close()
-    async with zvonar.db.reading() as s:
-        bodies = (await s.execute(select(Interaction.body).where(Interaction.client_id == client_id))).scalars().all()
-    assert bodies == ["Перезвонить в пятницу", "Перезвонить в пятницу"]
+    assert await _notes_of(zvonar, client_id) == ["Перезвонить в пятницу", "Перезвонить в пятницу"]
