@@ -233,12 +233,32 @@ class Dialer:
         a call the client then picks up would be rung again by the retry rule.
         """
         deadline = self._now() + self.config.stop_drain_seconds
+        # The poll no longer renews the leases: a campaign whose lease lapsed mid-drain would be
+        # paced by another dialer blind to the calls still ringing here.
+        renew_every = min(self.config.tick_seconds, self.config.campaign_lease_seconds / 3)
+        renewed = float("-inf")
         # A call leaves live.calls before its attempt is written: the event's handling is waited for too.
         while self._now() < deadline and (self._handling_event or any(
             call.connected_at is None and not call.abandoned
             for run in self.runs.values() for call in run.live.calls.values()
         )):
+            if self._now() - renewed >= renew_every:
+                renewed = self._now()
+                await self._renew_while_draining()
             await asyncio.sleep(0.05)
+
+    async def _renew_while_draining(self) -> None:
+        """Renew the lease of each campaign with calls still in flight here (released by stop() after the drain)."""
+        for run in list(self.runs.values()):
+            if run.handed_over or not run.live.calls:
+                continue
+            try:
+                if not await self._hold(run.info):
+                    run.handed_over = True
+                    log.warning("dialer.campaign.handed_over campaign_id=%s calls_in_flight=%d",
+                                run.info.id, len(run.live.calls))
+            except Exception as exc:  # the lease then lapses by itself; the drain goes on
+                log.warning("dialer.lease_renewal_failed campaign_id=%s error=%s", run.info.id, type(exc).__name__)
 
     def _now(self) -> float:
         return (self._loop or asyncio.get_running_loop()).time()

@@ -20,6 +20,7 @@ from ami_bridge.connection import AmiConnection
 from ami_bridge.pbx_sim import AgentBehaviour, ClientBehaviour, PbxSimulator
 from ami_bridge.queue_actions import QueueOutcome, send_queue_pause
 from crm_core.db import Database
+from crm_core.services import campaign_dialers
 from crm_core.services import campaigns as campaigns_service
 from crm_core.services import dnc as dnc_service
 from dialer.campaign_runner import Dialer
@@ -327,10 +328,10 @@ async def test_two_dialers_never_pace_one_campaign_and_the_second_takes_over(mak
 
 
 async def _one_client_campaign(make_rig, db: Database, name: str, phone: str, behaviour: ClientBehaviour,  # type: ignore[no-untyped-def]
-                               **dialer_config: float):
+                               time_scale: float = 0.1, **dialer_config: float):
     """A progressive campaign of one client in its calling hours, operator 101, taken by a started dialer."""
     open_zone, _, hours = hours_open_in_one_zone(utcnow())
-    rig = await make_rig({phone.lstrip("+"): behaviour})
+    rig = await make_rig({phone.lstrip("+"): behaviour}, time_scale=time_scale)
     rig.dialer.config = replace(rig.dialer.config, **dialer_config)
     setup = await make_campaign(db, mode="progressive", hours=hours, script=False, endpoints=("101",),
                                 clients=[(name, phone, open_zone)])
@@ -378,6 +379,32 @@ async def test_a_call_still_ringing_when_the_drain_runs_out_is_lost(make_rig, db
     assert attempt.outcome == "lost"
 
 
+async def test_a_dialer_draining_its_calls_keeps_the_campaign_lease(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
+    """A drain longer than the campaign lease: no other dialer takes the campaign while our call still rings."""
+    # Real time: the client's phone rings for the campaign's 10 s ring timeout, past the 3 s drain.
+    rig, setup, run = await _one_client_campaign(make_rig, db, "ООО «Долгий гудок»", "+79161119999",
+                                                 ClientBehaviour("no_answer"), time_scale=1.0,
+                                                 campaign_lease_seconds=1.0, stop_drain_seconds=3.0)
+    await wait_for(lambda: any(c.ringing for c in run.live.calls.values()), 15.0, "the client's phone ringing")
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.create_task(rig.dialer.stop())
+    other = "zvonar-b:4242:0123456789ab"  # a dialer of another server
+    until = loop.time() + 2.2  # over twice the lease, within the drain
+    try:
+        while loop.time() < until:
+            assert not await campaign_dialers.claim(db, setup.campaign_id, other, utcnow(), timedelta(seconds=1)), \
+                "another dialer took the campaign while our call still rang"
+            await asyncio.sleep(0.2)
+        assert not stopping.done(), "the checks ran during the drain"
+        held = await campaign_dialers.holder(db, setup.campaign_id)
+        assert held is not None and held[0] == rig.dialer.owner, held
+    finally:
+        await stopping
+    assert await campaign_dialers.holder(db, setup.campaign_id) is None, "given back once the drain is over"
+    [attempt] = await attempts_of(db, setup.campaign_id)
+    assert attempt.outcome == "lost"
+
+
 async def _wait_for_run(rig: Rig, campaign_id: int):  # type: ignore[no-untyped-def]
     await wait_for(lambda: campaign_id in rig.dialer.runs, 10.0, "the dialer to take the campaign")
     return rig.dialer.runs[campaign_id]
@@ -386,8 +413,6 @@ async def _wait_for_run(rig: Rig, campaign_id: int):  # type: ignore[no-untyped-
 async def test_stop_lets_the_poll_finish_its_round_instead_of_cutting_a_write(make_rig, db: Database,  # type: ignore[no-untyped-def]
                                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """A task cancelled inside a store transaction can leave SQLite locked for everyone: stop() waits for the round."""
-    from crm_core.services import campaign_dialers
-
     now = utcnow()
     open_zone, _, hours = hours_open_in_one_zone(now)
     rig = await make_rig({})
