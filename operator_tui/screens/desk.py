@@ -119,6 +119,8 @@ class DeskScreen(DeskScreenBase):
         self.paused_for_wrapup = False
         self._retry_at: datetime | None = None
         self._retries = 0
+        self._flushing = False
+        self._flush_again = False
         self._agenda_at: datetime | None = None
         self._card_minute: str | None = None
         self._card_stale = False
@@ -901,8 +903,16 @@ class DeskScreen(DeskScreenBase):
         delay = backoff_delay(self._retries, self.ctx.config.outbox_retry_base, self.ctx.config.outbox_retry_cap)
         self._retry_at = self.ctx.clock.now() + timedelta(seconds=delay)
 
-    @work(exclusive=True, group="outbox")
+    @work(group="outbox")
     async def flush_outbox(self) -> None:
+        # Not exclusive: a flush cancelled in flight would have its request sent again under the
+        # same key, only to be answered 409 request_in_progress and wait out a backoff. A trigger
+        # that comes meanwhile (the link back, the retry timer) makes the running flush go round
+        # once more instead, so what it came for does not wait for the next timer.
+        if self._flushing:
+            self._flush_again = True
+            return
+
         def on_result(item: dict[str, Any], result: Any) -> None:
             if item["kind"].startswith("script_") and isinstance(result, dict):
                 self._set_session(result)
@@ -917,10 +927,19 @@ class DeskScreen(DeskScreenBase):
                 self.notify(_("The server refused a saved request: {reason}").format(reason=exc.describe()),
                             severity="error", timeout=15)
 
-        empty = await self.outbox.flush(self.ctx.api, on_result, on_refused)
+        sending = len(self.outbox)  # done() persists unsent = 0 as it goes: counted before
+        self._flushing = True
+        try:
+            while True:
+                self._flush_again = False
+                empty = await self.outbox.flush(self.ctx.api, on_result, on_refused)
+                if empty or not self._flush_again:
+                    break
+        finally:
+            self._flushing = False
         if empty:
             self._retries = 0
-            if self.state.unsent:
+            if sending:
                 self.notify(_("Everything unsent has been sent."), timeout=3)
             self._persist()
         else:

@@ -10,12 +10,19 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from textual.worker import Worker
 
+from crm_core.errors import DomainError, ServiceUnavailable
 from crm_core.models import Interaction
-from operator_tui.api_client import ApiClient, ServerUnreachable
+from crm_core.services import idempotency
+from crm_core.services import interactions as interactions_service
+from operator_tui.api_client import ApiClient, ApiError, ServerUnreachable
+from operator_tui.clock import FrozenClock
+from operator_tui.messages import LinkChanged
 from operator_tui.outbox import deliver, new_item
 from operator_tui.screens.desk import DeskScreen
 from operator_tui.screens.pick import PickScreen
+from operator_tui.ws_client import Link
 from tests.operator_tui.conftest import PASSWORD, SIM, Zvonar, _serve, desk, log_in, type_text, wait_for
 
 
@@ -112,10 +119,16 @@ async def test_wrap_up_while_the_server_is_down_is_kept_and_sent_after_reconnect
         try:
             await wait_for(pilot, lambda: screen.state.link.state == "online", what="reconnected")
             await wait_for(pilot, lambda: screen.state.unsent == 0, what="the outbox to empty")
+            await wait_for(pilot, lambda: "Всё неотправленное отправлено." in _notices(pilot),
+                           what="the operator told the unsent was sent")
         finally:
             await back.close()
     assert await _notes_of(zvonar, client_id) == ["Договорились о встрече"]
     await asyncio.sleep(0)
+
+
+def _notices(pilot) -> list[str]:  # type: ignore[no-untyped-def]
+    return [notice.message for notice in pilot.app._notifications]
 
 
 async def test_a_wrap_up_whose_answer_was_lost_is_sent_again_under_the_same_key(
@@ -164,3 +177,103 @@ async def test_an_outbox_item_sent_again_after_its_answer_was_lost_is_done_once(
     finally:
         await api.close()
     assert await _notes_of(zvonar, client_id) == ["Перезвонить в пятницу", "Перезвонить в пятницу"]
+
+
+class _HeldNotes:
+    """The server side of a slow write: the first note to arrive waits until ``go`` (then is
+    written, or answered 503 when ``fail_first``); every claim of an Idempotency-Key is noted
+    with what the server made of it ("claimed", "replayed" or the error code, e.g. request_in_progress)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, fail_first: bool) -> None:
+        self.arrived, self.go = asyncio.Event(), asyncio.Event()
+        self.claims: list[tuple[str, str]] = []
+        real_create, real_claim = interactions_service.create_interaction, idempotency.claim
+        arrivals = 0
+
+        async def held_create(*args, **kwargs):  # type: ignore[no-untyped-def]
+            nonlocal arrivals
+            arrivals += 1
+            if arrivals == 1:
+                self.arrived.set()
+                await self.go.wait()
+                if fail_first:
+                    raise ServiceUnavailable("the store is busy")
+            return await real_create(*args, **kwargs)
+
+        async def noted_claim(db, user_id, key, *args, **kwargs):  # type: ignore[no-untyped-def]
+            try:
+                outcome = await real_claim(db, user_id, key, *args, **kwargs)
+            except DomainError as exc:
+                self.claims.append((key, exc.code))
+                raise
+            self.claims.append((key, "replayed" if isinstance(outcome, idempotency.Replay) else "claimed"))
+            return outcome
+
+        monkeypatch.setattr(interactions_service, "create_interaction", held_create)
+        monkeypatch.setattr(idempotency, "claim", noted_claim)
+
+
+def _note_sendings(monkeypatch: pytest.MonkeyPatch, api: ApiClient) -> list[str]:
+    """How each of the desk's note requests ended; the first never leaves (the network is away)."""
+    real_create = api.create_interaction
+    ended: list[str] = []
+
+    async def noted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if not ended:
+            ended.append("unreachable")
+            raise ServerUnreachable("the network is away")
+        try:
+            done = await real_create(*args, **kwargs)
+        except asyncio.CancelledError:
+            ended.append("cancelled")
+            raise
+        except ApiError as exc:
+            ended.append(exc.code)
+            raise
+        ended.append("answered")
+        return done
+
+    monkeypatch.setattr(api, "create_interaction", noted)
+    return ended
+
+
+def _outbox_workers(screen: DeskScreen) -> list[Worker[object]]:
+    return [w for w in screen.workers if w.node is screen and w.group == "outbox"]
+
+
+@pytest.mark.parametrize("first_answer", ["written", "unavailable"])
+async def test_a_trigger_while_the_outbox_is_sending_does_not_cancel_the_sending(
+        zvonar: Zvonar, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, frozen_clock: FrozenClock,
+        first_answer: str) -> None:
+    """The link comes back while the retry timer's flush waits on the server: the flush in flight is
+    not cancelled and its request not sent twice (the resend meets 409 request_in_progress and a
+    backoff where the server keeps doing the first; this test server cancels the handler of a
+    request the desk dropped, so here it is done afresh), and if its sending fails it goes round
+    once more at once, not at the next timer (the clock is frozen here: no timer would ever come)."""
+    op = await zvonar.user("ivanova", endpoint="101")
+    client_id = await zvonar.client(op.id, "ООО «Ромашка»", "+79161234567")
+    app = desk(zvonar.base_url, tmp_path, clock=frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _desk_on_card(pilot, client_id)
+        held = _HeldNotes(monkeypatch, fail_first=first_answer == "unavailable")
+        sendings = _note_sendings(monkeypatch, screen.ctx.api)
+        await _save_wrap_up(pilot, screen, "Договорились о встрече")
+        assert screen.state.unsent == 1
+        key = f"outbox-{screen.outbox.items[0]['id']}"
+
+        frozen_clock.advance(60)  # the retry timer comes due: the flush sends, the server holds it
+        await wait_for(pilot, held.arrived.is_set, what="the outbox's request to reach the server")
+        in_flight = _outbox_workers(screen)
+        back = Link("online")
+        screen.post_message(LinkChanged(back))  # the event stream reconnected meanwhile
+        await wait_for(pilot, lambda: screen.state.link is back, what="the link back")
+        await wait_for(pilot, lambda: all(w in in_flight or w.is_finished for w in _outbox_workers(screen)),
+                       what="what the trigger started to finish")
+        held.go.set()
+        await wait_for(pilot, lambda: not _outbox_workers(screen), what="the outbox's work to finish")
+
+        assert screen.outbox.items == [] and screen.state.unsent == 0
+    first = ["answered"] if first_answer == "written" else ["service_unavailable", "answered"]
+    assert sendings == ["unreachable", *first]  # no "cancelled", no "request_in_progress"
+    assert held.claims == [(key, "claimed")] * len(first)
+    assert await _notes_of(zvonar, client_id) == ["Договорились о встрече"]
