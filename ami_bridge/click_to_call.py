@@ -16,7 +16,7 @@ from ami_bridge.errors import AmiError, AmiOriginateRejected
 from ami_bridge.protocol import check_field
 from crm_core.db import Database
 from crm_core.errors import ClientNotFound, ContactNotFound, InvalidInput, ServiceUnavailable
-from crm_core.models import Call, Client, Phone, User
+from crm_core.models import Call, Client, Phone
 from crm_core.phones import normalize_phone, phone_digits
 from crm_core.rights import Actor, client_scope
 from crm_core.services.clients import fits_id, load_visible_client
@@ -127,28 +127,28 @@ async def place_click_to_call(
     """
     from ami_bridge.connection import new_action_id
 
+    endpoint = actor.endpoint  # read with the session (users' endpoints change from the CLI, rarely)
     async with db.transaction() as s:
         target = await resolve_target(s, actor, default_region, phone=phone, contact_id=contact_id, client_id=client_id)
-        user = await s.get(User, actor.user_id)
-        if user is None or not user.phone_endpoint:
+        if not endpoint:
             raise InvalidInput("you have no phone endpoint set; ask an administrator to set yours")
         if originator is None:
             raise ServiceUnavailable("the PBX is not connected; try again in a moment")
         digits = phone_digits(target.e164)
         action = originate_action(
-            user.phone_endpoint, digits, target.client_name, agent_channel_template=agent_channel_template,
-            context=context, timeout_ms=timeout_ms, client_id=target.client_id, user_id=user.id,
+            endpoint, digits, target.client_name, agent_channel_template=agent_channel_template,
+            context=context, timeout_ms=timeout_ms, client_id=target.client_id, user_id=actor.user_id,
         )
         action["ActionID"] = new_action_id()
         call = Call(direction="outbound", client_number=target.e164, client_id=target.client_id,
-                    agent_id=user.id, agent_extension=user.phone_endpoint, action_id=action["ActionID"],
-                    requested_by_id=user.id)
+                    agent_id=actor.user_id, agent_extension=endpoint, action_id=action["ActionID"],
+                    requested_by_id=actor.user_id)
         s.add(call)
         await s.flush()
         call_id = call.id
     try:
-        await originator.originate(action, requested_by=user.id, client_id=target.client_id,
-                                   agent=user.phone_endpoint, number=digits)
+        await originator.originate(action, requested_by=actor.user_id, client_id=target.client_id,
+                                   agent=endpoint, number=digits)
     except AmiOriginateRejected as exc:
         await _mark_failed(db, call_id)
         raise ServiceUnavailable(f"Asterisk refused the call: {exc}") from exc
@@ -156,8 +156,8 @@ async def place_click_to_call(
         # Not resent (it could ring twice); the user decides whether to click again.
         await _mark_failed(db, call_id)
         raise ServiceUnavailable(f"the call could not be confirmed by Asterisk: {exc}") from exc
-    log.info("click_to_call.placed user=%s client_id=%s action_id=%s", user.login, target.client_id, action["ActionID"])
-    return PlacedCall(action["ActionID"], call_id, target.client_id, target.e164, user.phone_endpoint)
+    log.info("click_to_call.placed user=%s client_id=%s action_id=%s", actor.login, target.client_id, action["ActionID"])
+    return PlacedCall(action["ActionID"], call_id, target.client_id, target.e164, endpoint)
 
 
 async def _mark_failed(db: Database, call_id: int) -> None:

@@ -21,6 +21,7 @@ from crm_core.errors import NotAuthenticated, NotFound
 from crm_core.login_throttle import LoginThrottle
 from crm_core.passwords import DEFAULT_HASHING, PasswordHashing
 from crm_core.rights import Actor
+from crm_core.session_cache import SessionCache
 
 
 @dataclass
@@ -33,6 +34,7 @@ class ApiContext:
     session_ttl_hours: float = 12.0
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     passwords: PasswordHashing = DEFAULT_HASHING
+    sessions: SessionCache = field(default_factory=lambda: SessionCache(ttl=5.0))
 
 
 CONTEXT_KEY = web.AppKey("zvonar_api_context", ApiContext)

@@ -23,10 +23,12 @@ class Actor:
     role: Role
     team_id: int | None
     login: str = ""
+    endpoint: str | None = None  # the user's own phone (extension), where click-to-call rings first
 
     @classmethod
     def of(cls, user: User) -> Actor:
-        return cls(user_id=user.id, role=user.role, team_id=user.team_id, login=user.login)
+        return cls(user_id=user.id, role=user.role, team_id=user.team_id, login=user.login,
+                   endpoint=user.phone_endpoint)
 
     @property
     def is_admin(self) -> bool:

@@ -14,6 +14,7 @@ from crm_core.api import CONTEXT_KEY, ApiContext, ApiRoutes, Endpoint
 from crm_core.db import Database
 from crm_core.login_throttle import LoginThrottle
 from crm_core.migrate import ensure_schema
+from crm_core.session_cache import SessionCache
 from zvonar import __version__
 from zvonar.bus import EventBus, InProcessBus
 from zvonar.errors import error_middleware
@@ -71,6 +72,7 @@ def init_app(
         session_ttl_hours=settings.http.session_ttl_hours,
         throttle=LoginThrottle(limit=settings.http.login_attempts_per_minute, window=60.0),
         passwords=settings.passwords.hashing(),
+        sessions=SessionCache(ttl=settings.http.session_cache_seconds),
     )
 
     async def store_and_bus(app: web.Application) -> AsyncIterator[None]:

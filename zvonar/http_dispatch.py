@@ -39,8 +39,8 @@ async def authenticate(request: web.Request) -> tuple[Actor, str]:
     token = bearer_token(request)
     if not token or len(token) > 200:
         raise NotAuthenticated()
-    user = await users_service.user_for_token(request.app[CONTEXT_KEY].db, token)
-    return Actor.of(user), token
+    ctx = request.app[CONTEXT_KEY]
+    return await users_service.actor_for_token(ctx.db, token, ctx.sessions), token
 
 
 def _is_list_field(annotation: Any) -> bool:

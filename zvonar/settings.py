@@ -70,6 +70,8 @@ class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8080
     session_ttl_hours: float = 12.0
+    # A token checked this recently is not looked up again (another server's logout takes effect here within it).
+    session_cache_seconds: float = Field(5.0, ge=0, le=60)
     login_attempts_per_minute: int = 10
 
 

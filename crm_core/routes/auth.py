@@ -59,7 +59,7 @@ async def login(req: ApiRequest) -> LoginOut:
 async def logout(req: ApiRequest) -> Ok:
     """End the current session."""
     assert req.token is not None
-    await users_service.logout(req.db, req.token)
+    await users_service.logout(req.db, req.token, req.ctx.sessions)
     return Ok()
 
 

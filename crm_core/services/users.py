@@ -6,7 +6,7 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +16,7 @@ from crm_core.errors import AuthenticationFailed, Conflict, InvalidInput, NotAut
 from crm_core.models import ApiSession, Role, Team, User, utcnow
 from crm_core.passwords import DEFAULT_HASHING, PasswordHashing
 from crm_core.rights import Actor, require_role, user_scope
+from crm_core.session_cache import SessionCache
 
 log = logging.getLogger(__name__)
 
@@ -108,14 +109,26 @@ async def login(
     return LoginResult(token=token, user=user, expires_at=expires)
 
 
-async def user_for_token(db: Database, token: str) -> User:
-    """The active user behind a bearer token, or NotAuthenticated."""
+async def actor_for_token(db: Database, token: str, sessions: SessionCache) -> Actor:
+    """The active user behind a bearer token (or NotAuthenticated): from ``sessions`` when read recently, else the store."""
+    token_hash = _token_hash(token)
+    now = utcnow()
+    actor = sessions.get(token_hash, now)
+    if actor is None:
+        user, expires_at = await _session_of(db, token_hash)
+        actor = Actor.of(user)
+        sessions.put(token_hash, actor, expires_at)
+    return actor
+
+
+async def _session_of(db: Database, token_hash: str) -> tuple[User, datetime]:
+    """The user of a live session and when it expires, or NotAuthenticated."""
     async with db.reading() as s:
         row = (
             await s.execute(
                 select(User, ApiSession.expires_at)
                 .join(ApiSession, ApiSession.user_id == User.id)
-                .where(ApiSession.token_hash == _token_hash(token))
+                .where(ApiSession.token_hash == token_hash)
             )
         ).first()
     if row is None:
@@ -123,12 +136,16 @@ async def user_for_token(db: Database, token: str) -> User:
     user, expires_at = row
     if expires_at < utcnow() or not user.is_active:
         raise NotAuthenticated("session expired; log in again")
-    return user
+    return user, expires_at
 
 
-async def logout(db: Database, token: str) -> None:
+async def logout(db: Database, token: str, sessions: SessionCache | None = None) -> None:
+    """End the session of ``token`` (and forget it in this server's ``sessions`` at once)."""
+    token_hash = _token_hash(token)
     async with db.transaction() as s:
-        await s.execute(delete(ApiSession).where(ApiSession.token_hash == _token_hash(token)))
+        await s.execute(delete(ApiSession).where(ApiSession.token_hash == token_hash))
+    if sessions is not None:
+        sessions.forget(token_hash)
 
 
 async def get_user(db: Database, actor: Actor, user_id: int) -> User:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import event, update
+
+from crm_core.api import CONTEXT_KEY
+from crm_core.models import User
+from crm_core.session_cache import SessionCache
+
 
 async def test_login_me_logout(api) -> None:
     user, client = await api.user("operator", login="i.petrova", full_name="Ирина Петрова", endpoint="101")
@@ -13,6 +19,47 @@ async def test_login_me_logout(api) -> None:
     resp = await client.get("/api/auth/me")
     assert resp.status == 401
     assert (await resp.json())["error"]["code"] == "not_authenticated"
+
+
+async def test_a_token_checked_recently_is_not_looked_up_again(api) -> None:
+    """Every request is authenticated; the store is asked who a token is once, not at every request."""
+    _, client = await api.user("operator", login="i.petrova", endpoint="101")
+    lookups: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if "api_sessions" in statement:
+            lookups.append(statement)
+
+    event.listen(api.db.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        for _ in range(3):
+            assert (await client.get("/api/auth/me")).status == 200
+    finally:
+        event.remove(api.db.engine.sync_engine, "before_cursor_execute", note)
+    assert len(lookups) == 1, lookups
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+async def test_a_user_deactivated_elsewhere_is_refused_once_the_cache_lapses(api) -> None:
+    """Deactivated from the CLI or another server: honoured here for at most the cache's seconds."""
+    clock = _Clock()
+    api.server.app[CONTEXT_KEY].sessions = SessionCache(ttl=5.0, clock=clock)
+    user, client = await api.user("operator", login="o.kovalenko", endpoint="102")
+    assert (await client.get("/api/auth/me")).status == 200
+    async with api.db.transaction() as s:
+        await s.execute(update(User).where(User.id == user.id).values(is_active=False))
+    clock.t += 4.0
+    assert (await client.get("/api/auth/me")).status == 200, "within the cache's 5 s, as documented"
+    clock.t += 1.0
+    resp = await client.get("/api/auth/me")
+    assert resp.status == 401 and (await resp.json())["error"]["code"] == "not_authenticated"
 
 
 async def test_wrong_password_is_401_json_and_rate_limited(api) -> None:

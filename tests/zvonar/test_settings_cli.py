@@ -35,6 +35,18 @@ def test_dialer_timings_reach_the_campaign_runner(tmp_path: Path, monkeypatch: p
         load_settings(toml)
 
 
+def test_the_session_cache_setting_reaches_the_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from crm_core.api import CONTEXT_KEY
+    from zvonar.app import init_app
+
+    monkeypatch.setenv("ZVONAR_HTTP__SESSION_CACHE_SECONDS", "2.5")
+    settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'z.sqlite3'}")
+    assert init_app(settings)[CONTEXT_KEY].sessions.ttl == 2.5
+    monkeypatch.setenv("ZVONAR_HTTP__SESSION_CACHE_SECONDS", "-1")
+    with pytest.raises(ValueError, match="session_cache_seconds"):
+        load_settings()
+
+
 def test_default_store_is_sqlite_under_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ZVONAR_DATABASE_URL", raising=False)
