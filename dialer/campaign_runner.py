@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
@@ -63,6 +64,7 @@ from dialer.runner_state import (
     state_payload,
     stats_payload,
 )
+from dialer.stats_merge import PART_TOPIC, STALE_SECONDS, PartBook, StatsPart, merge, part_of, publisher
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +129,11 @@ class CampaignRun:
         self.unannounced: list[tuple[str | None, str, float]] = []
         self.last_stats = float("-inf")
         self.last_tick = float("-inf")
+        self.taken_at = float("-inf")
+        # Writes of this dialer's calls to the store (a start, an end) under way, and done so far:
+        # a rebase of the day figures on the store must not straddle one.
+        self.writing = 0
+        self.written = 0
         self.decision: PacingDecision | None = None
         # Another dialer holds the campaign now: this one places nothing more, settles its calls, leaves.
         self.handed_over = False
@@ -144,6 +151,21 @@ class CampaignRun:
     @property
     def draining(self) -> bool:
         return self.info.state in _ENDED
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """Around a write to the store of a call the live figures count (see Dialer._rebase_day)."""
+        self.writing += 1
+        try:
+            yield
+        finally:
+            self.writing -= 1
+            self.written += 1
+
+    @property
+    def shared(self) -> bool:
+        """Other dialers may run this campaign too (a preview one takes no lease): its figures are merged."""
+        return self.info.mode == "preview"
 
 
 class Dialer:
@@ -168,6 +190,8 @@ class Dialer:
         self._heard: dict[int, list[tuple[str, float]]] = {}
         self._poll_now = asyncio.Event()
         self._handling_event = False  # the bus consumer is inside an event (it may be writing an attempt)
+        # Other dialers' parts of the figures of campaigns they run too (dialer/stats_merge.py).
+        self.parts = PartBook(max(STALE_SECONDS, 3 * self.config.stats_seconds))
         bridge.conn.on_event(self._on_ami_event)
 
     # ----------------------------------------------------------------- lifecycle
@@ -175,7 +199,7 @@ class Dialer:
     async def start(self) -> None:
         """Recover what dead dialers left, then follow the store and the bus until ``stop``."""
         self._loop = asyncio.get_running_loop()
-        self._sub = await self.bus.subscribe(["call.ended", "call.answered", "agent.state", "campaign.state"])
+        self._sub = await self.bus.subscribe(["call.ended", "call.answered", "agent.state", "campaign.state", PART_TOPIC])
         await self.recover()
         self._tasks = [
             asyncio.create_task(self._consume_bus(), name="dialer-bus"),
@@ -219,6 +243,8 @@ class Dialer:
         for key in list(self.holds):
             await self._release_hold(key, now)
         for run in list(self.runs.values()):
+            if run.shared:
+                await self._publish_left(run)
             if not run.handed_over:
                 try:
                     await campaign_dialers.release(self.db, run.info.id, self.owner)
@@ -356,6 +382,7 @@ class Dialer:
         window = PacingWindow(cap=info.abandon_cap, lines_per_agent=info.lines_per_agent, abandon_after=ABANDON_AFTER)
         window.day_dials, window.day_answered, window.day_abandoned = dials, answered, abandoned
         run = CampaignRun(info, live, window)
+        run.taken_at = self._now()
         run.unannounced.append((None, info.state, self._now()))
         self.runs[info.id] = run
         run.task = asyncio.create_task(self._run_loop(run), name=f"dialer-campaign-{info.id}")
@@ -463,7 +490,7 @@ class Dialer:
             if (run.draining or run.handed_over) and not run.live.calls:
                 if not run.handed_over:
                     await self._announce(run, self._now(), now=True)
-                    await self._publish_stats(run, self._now())
+                    await self._publish_stats(run, self._now(), final=True)
                     await campaign_dialers.release(self.db, run.info.id, self.owner)
                 if self.runs.get(run.info.id) is run:
                     del self.runs[run.info.id]
@@ -622,18 +649,20 @@ class Dialer:
         info = run.info
         action_id = str(action["ActionID"])
         now = utcnow()
-        try:
-            attempt_id = await leads_service.start_attempt(self.db, lead.id, self.owner, action_id, mode, now, agent_id=agent_id)
-        except LeaseLost as exc:
-            # LeadOnDnc is a LeaseLost: the number was listed; the lead is now dnc.
-            log.info("dialer.not_dialled campaign_id=%s lead_id=%s reason=%s", info.id, lead.id, exc.code)
-            if raise_errors:
-                raise
-            return None
-        call = LiveCall(action_id=action_id, campaign_id=info.id, lead_id=lead.id, attempt_id=attempt_id,
-                        client_id=lead.client_id, phone=lead.phone, attempts=lead.attempts + 1, mode=mode,
-                        dialed_at=self._now(), agent_id=agent_id)
-        run.live.dialed(call)
+        with run.write():
+            try:
+                attempt_id = await leads_service.start_attempt(self.db, lead.id, self.owner, action_id, mode, now,
+                                                               agent_id=agent_id)
+            except LeaseLost as exc:
+                # LeadOnDnc is a LeaseLost: the number was listed; the lead is now dnc.
+                log.info("dialer.not_dialled campaign_id=%s lead_id=%s reason=%s", info.id, lead.id, exc.code)
+                if raise_errors:
+                    raise
+                return None
+            call = LiveCall(action_id=action_id, campaign_id=info.id, lead_id=lead.id, attempt_id=attempt_id,
+                            client_id=lead.client_id, phone=lead.phone, attempts=lead.attempts + 1, mode=mode,
+                            dialed_at=self._now(), agent_id=agent_id)
+            run.live.dialed(call)
         if mode != "preview":
             run.window.dial_placed()
         try:
@@ -657,21 +686,82 @@ class Dialer:
         # False (not ours any more) is fine: whoever holds it now decides.
         await leads_service.release_lead(self.db, lead_id, self.owner, now, state=state, next_try_at=next_try_at, reason=reason)
 
-    async def _publish_stats(self, run: CampaignRun, t: float) -> None:
+    async def _publish_stats(self, run: CampaignRun, t: float, *, final: bool = False) -> None:
+        """``campaign.stats``: this dialer's figures merged with the other dialers' parts (dialer/stats_merge.py).
+
+        A campaign other dialers may run too (preview) has its day figures rebased on the
+        store and this dialer's part published first; the merged figures are published by
+        one dialer only, and by a newcomer only once it has heard the others' parts (one
+        stats period after it took the campaign up).
+        """
         run.last_stats = t
-        payload = stats_payload(run.info, run.live, t, utcnow())
-        if run.decision is not None:
-            payload["pacing"] = {"dials": run.decision.dials, "reason": run.decision.reason}
-        await self.bus.publish("campaign.stats", payload)
+        if run.shared:
+            await self._rebase_day(run)
+            t = self._now()
+            await self.bus.publish(PART_TOPIC, self._part(run, t).to_json())
+        parts = self._parts(run, t)
+        listened = final or not run.shared or t - run.taken_at >= self.config.stats_seconds
+        if listened and publisher(parts) == self.owner:
+            payload = self._payload(run, parts, t)
+            if run.decision is not None:
+                payload["pacing"] = {"dials": run.decision.dials, "reason": run.decision.reason}
+            await self.bus.publish("campaign.stats", payload)
+        if final and run.shared:
+            await self._publish_left(run)
 
     def stats(self, campaign_id: int) -> dict[str, Any] | None:
-        """The live figures of a campaign this dialer runs (None if it runs it not)."""
+        """The live figures of a campaign this dialer runs, merged with the other dialers' (None if it runs it not)."""
         run = self.runs.get(campaign_id)
         if run is None or run.handed_over:
             return None
         t = self._now()
         run.live.observe_agents(agents_by_phase(agents_in_queue(self.agents_seen(), run.info.queue)), t)
-        return stats_payload(run.info, run.live, t, utcnow())
+        return self._payload(run, self._parts(run, t), t)
+
+    def _part(self, run: CampaignRun, t: float) -> StatsPart:
+        return part_of(run.live, t, self.owner, self.bridge.conn.peer)
+
+    def _parts(self, run: CampaignRun, t: float) -> list[StatsPart]:
+        """This dialer's part and the fresh parts of the other dialers of the campaign."""
+        return [self._part(run, t), *(p for p in self.parts.fresh(run.info.id, t) if p.dialer != self.owner)]
+
+    def _payload(self, run: CampaignRun, parts: list[StatsPart], t: float) -> dict[str, Any]:
+        payload = stats_payload(run.info, run.live, t, utcnow())
+        payload.update(merge(parts))  # with this dialer's part alone, the same figures
+        return payload
+
+    async def _rebase_day(self, run: CampaignRun) -> None:
+        """The day's figures of a campaign other dialers may run too from the store (theirs included).
+
+        Skipped (tried again at the next publication) if one of this dialer's calls was
+        placed, picked up or written meanwhile: the count and the store could disagree on it.
+        """
+        live = run.live
+
+        def version() -> tuple[int, ...]:
+            return run.writing, run.written, live.run_dials, live.run_answered, live.run_abandoned
+
+        before = version()
+        day, midnight = day_start(utcnow(), self.config.day_timezone)
+        try:
+            counts = await reads.day_counts(self.db, run.info.id, midnight)
+        except Exception as exc:  # the figures stay this dialer's count until the next publication
+            log.warning("dialer.day_rebase_failed campaign_id=%s error=%s", run.info.id, type(exc).__name__)
+            return
+        if run.writing == 0 and version() == before and day == live.day:
+            live.rebase_day(*counts)
+
+    async def _publish_left(self, run: CampaignRun) -> None:
+        """Tell the other dialers of the campaign that this one's part is gone (they drop it at once)."""
+        try:
+            await self.bus.publish(PART_TOPIC, replace(self._part(run, self._now()), left=True).to_json())
+        except Exception as exc:  # the part then goes stale by itself
+            log.warning("dialer.stats_part_left_failed campaign_id=%s error=%s", run.info.id, type(exc).__name__)
+
+    def _part_heard(self, payload: Mapping[str, Any], t: float) -> None:
+        part = StatsPart.from_json(payload)
+        if part is not None and part.dialer != self.owner:
+            self.parts.heard(part, t)
 
     def wake(self, campaign_id: int | None = None) -> None:
         """Re-read the store at once (a supervisor changed something)."""
@@ -741,6 +831,9 @@ class Dialer:
 
     async def _on_bus(self, topic: str, payload: Mapping[str, Any]) -> None:
         t = self._now()
+        if topic == PART_TOPIC:
+            self._part_heard(payload, t)
+            return
         if topic == "campaign.state":
             await self._state_announced(payload)
             return
@@ -796,9 +889,13 @@ class Dialer:
                     run.window.wrap_ended(seconds)
 
     async def _settle(self, run: CampaignRun, action_id: str, payload: Mapping[str, Any], t: float) -> None:
-        call = run.live.calls.get(action_id)
-        if call is None:
+        if action_id not in run.live.calls:
             return
+        with run.write():
+            await self._settle_call(run, action_id, payload, t)
+
+    async def _settle_call(self, run: CampaignRun, action_id: str, payload: Mapping[str, Any], t: float) -> None:
+        call = run.live.calls[action_id]
         was_resolved, was_abandoned = call.resolved_at is not None, call.abandoned
         result = run.live.ended(action_id, payload, t)
         if result is None:

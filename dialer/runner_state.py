@@ -430,6 +430,26 @@ class CampaignLive:
     def occupancy(self) -> float:
         return self._busy_seconds / self._logged_seconds if self._logged_seconds > 0 else 0.0
 
+    @property
+    def busy_seconds(self) -> float:
+        """Agent-seconds in talk or wrap-up since this runner took the campaign up (occupancy's numerator)."""
+        return self._busy_seconds
+
+    @property
+    def logged_seconds(self) -> float:
+        """Agent-seconds free, in talk or in wrap-up since then (occupancy's denominator)."""
+        return self._logged_seconds
+
+    def rebase_day(self, dials: int, answered: int, abandoned: int) -> None:
+        """The day's figures from the store's counts (every dialer's attempts), plus what of ours it has not yet.
+
+        An attempt is in the store from before its Originate, but its answer or abandon only
+        once it ends: the calls still up here that were picked up (or dropped) are added.
+        """
+        self.day_dials = dials
+        self.day_answered = answered + sum(1 for c in self.calls.values() if c.answered_at is not None)
+        self.day_abandoned = abandoned + sum(1 for c in self.calls.values() if c.abandoned)
+
     def window_counts(self, t: float) -> tuple[int, int, int]:
         """(dials, human-answered, abandoned) over the rolling window ending at ``t``."""
         return self._w_dials.count(t), self._w_answered.count(t), self._w_abandoned.count(t)

@@ -26,6 +26,7 @@ TOPICS = (
     "agent.state",
     "campaign.state",
     "campaign.stats",
+    "dialer.stats_part",  # between dialers: one server's part of a preview campaign's figures
     "reminder.due",
 )
 

@@ -18,7 +18,7 @@ import pytest
 from ami_bridge.bridge import AmiBridge, BridgeConfig
 from ami_bridge.connection import AmiConnection
 from ami_bridge.pbx_sim import AgentBehaviour, ClientBehaviour, PbxSimulator
-from ami_bridge.queue_actions import QueueOutcome, send_queue_pause
+from ami_bridge.queue_actions import QueueOutcome, send_queue_login, send_queue_pause
 from crm_core.db import Database
 from crm_core.services import campaign_dialers
 from crm_core.services import campaigns as campaigns_service
@@ -59,8 +59,9 @@ async def make_rig(db: Database) -> AsyncIterator[Callable[..., Awaitable[Rig]]]
     """Start the simulator (with these client numbers), the bridge and a dialer (not yet started)."""
     started: list[Rig] = []
 
-    async def make(clients: dict[str, ClientBehaviour], time_scale: float = 0.1) -> Rig:
-        sim, record = await start_sim(sim_config(clients, AGENTS, time_scale=time_scale))
+    async def make(clients: dict[str, ClientBehaviour], time_scale: float = 0.1,
+                   agents: dict[str, AgentBehaviour] = AGENTS) -> Rig:
+        sim, record = await start_sim(sim_config(clients, agents, time_scale=time_scale))
         host, port = sim.address  # type: ignore[misc]
         bus = InProcessBus()
         conn = AmiConnection(host, port, "zvonar", "zvonar", ping_interval=5.0, action_timeout=5.0)
@@ -323,6 +324,78 @@ async def test_two_dialers_never_pace_one_campaign_and_the_second_takes_over(mak
         owners = [a.dialer_id for a in await attempts_of(db, setup.campaign_id)]
         assert set(owners) == {first.owner, second.owner}
         assert not rig.record.overlaps(), "no number rung twice at once"
+    finally:
+        await asyncio.gather(one.stop(), other.stop())
+
+
+async def test_two_dialers_of_one_preview_campaign_publish_one_merged_view(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
+    """Two servers hand cards of one preview campaign to their own operators (no lease): campaign.stats is one view.
+
+    Each dialer knows its own call; the stream (and either server's API answer) shows both
+    calls, both dials and the store's day, once a period, never one server's part then the
+    other's; the queue's two agents, seen by both servers through one Asterisk, count once.
+    """
+    from crm_core.models import User
+    from crm_core.rights import Actor
+    from dialer import preview
+
+    phones = ["+79161115551", "+79161115552"]
+    talk = ClientBehaviour("answer", ring_seconds=1.0, talk_seconds=80.0)  # 8 s of wall time
+    rig = await make_rig({p.lstrip("+"): talk for p in phones},
+                         agents={e: AgentBehaviour(answer_after=0.3, talk_seconds=None) for e in ("101", "102")})
+    setup = await make_campaign(db, mode="preview", hours={"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"},
+                                script=False, clients=[(f"ООО «Клиент {i}»", p, None) for i, p in enumerate(phones)])
+    cid = setup.campaign_id
+    for endpoint in ("101", "102"):
+        assert await send_queue_login(rig.bridge.conn, "campaign", f"PJSIP/{endpoint}", endpoint) is QueueOutcome.ADDED
+    one, other = (Dialer(db, rig.bus, rig.bridge, DialerConfig(owner=f"zvonar-{name}:4242:0123456789ab", tick_seconds=0.05,
+                                                               stats_seconds=0.2, lease_seconds=30))
+                  for name in ("a", "b"))
+    sub = await rig.bus.subscribe(["campaign.stats"])
+    await asyncio.gather(one.start(), other.start())
+    try:
+        await wait_for(lambda: cid in one.runs and cid in other.runs, 5.0, "both dialers to take the preview campaign")
+        # Each server's own operator takes a card from it and calls.
+        for dialer, endpoint in ((one, "101"), (other, "102")):
+            async with db.reading() as s:
+                operator = Actor.of(await s.get(User, setup.operators[endpoint]))
+            card = await preview.next_card(db, dialer, operator, cid)
+            assert card is not None
+            await preview.accept(db, dialer, operator, cid, card.lead_id)
+        await wait_for(lambda: all(c.connected_at is not None for d in (one, other) for c in d.runs[cid].live.calls.values())
+                       and all(d.runs[cid].live.calls for d in (one, other)), 15.0, "both operators talking")
+        await asyncio.sleep(0.6)  # a stats period or two: each dialer has heard the other's part
+        while True:  # what was published before
+            try:
+                await sub.get(timeout=0.001)
+            except TimeoutError:
+                break
+        seen = []
+        deadline = asyncio.get_running_loop().time() + 1.2
+        while asyncio.get_running_loop().time() < deadline:
+            seen.append((await sub.get(timeout=2.0)).payload)
+        assert len(seen) >= 3, seen
+        figures = [(s["in_flight"], s["dials"], s["day_dials"], sum(s["agents"].values())) for s in seen]
+        assert set(figures) == {(2, 2, 2, 2)}, "both servers' calls and dials, the day's from the store, agents once"
+        assert len(seen) <= 1.2 / 0.2 + 2, "one publisher, not one per server"
+        for dialer in (one, other):  # either server's API answers the same
+            mine = dialer.stats(cid)
+            assert mine is not None and (mine["in_flight"], mine["dials"], mine["day_dials"]) == (2, 2, 2)
+            assert mine["agents"]["talk"] == 2 and sum(mine["agents"].values()) == 2
+
+        async def ended() -> bool:
+            attempts = await attempts_of(db, cid)
+            return len(attempts) == 2 and all(a.outcome == "answered" for a in attempts)
+
+        await wait_for(ended, 20.0, "both calls to end")
+        # The other server's part is at most a stats period old.
+        await wait_for(lambda: all((d.stats(cid) or {}).get("day_answered") == 2 and (d.stats(cid) or {}).get("in_flight") == 0
+                                   for d in (one, other)), 3.0, "the answers counted, the calls gone")
+        for dialer in (one, other):
+            mine = dialer.stats(cid)
+            assert mine is not None
+            assert (mine["in_flight"], mine["dials"], mine["answered"], mine["day_dials"], mine["day_abandoned"]) == (
+                0, 2, 2, 2, 0)
     finally:
         await asyncio.gather(one.stop(), other.stop())
 

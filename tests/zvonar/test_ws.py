@@ -54,3 +54,6 @@ def test_routing_rule() -> None:
     assert event_is_for(sup, agent) and not event_is_for(other_sup, agent) and event_is_for(admin, agent)
     assert event_is_for(op, agent)  # their own state
     assert not event_is_for(op, BusEvent("campaign.stats", {"campaign_id": 1}))
+    # A dialer's part of a preview campaign's figures is for the other dialers: the merged campaign.stats is shown.
+    part = BusEvent("dialer.stats_part", {"campaign_id": 1, "dialer": "zvonar-a:4242:0123456789ab", "in_flight": 1})
+    assert not any(event_is_for(actor, part) for actor in (op, sup, other_sup, admin))
