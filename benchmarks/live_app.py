@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 from aiohttp import web
 
@@ -22,4 +23,5 @@ async def start_connected(app: web.Application, what: str) -> tuple[web.AppRunne
         await asyncio.sleep(0.01)
     if not bridge.conn.connected:
         raise RuntimeError(f"the bridge did not connect to {what}")
+    gc.freeze()  # what `zvonar serve` does once started (zvonar/runtime.py): measure the app as it runs
     return runner, f"http://127.0.0.1:{runner.addresses[0][1]}", bridge
