@@ -23,9 +23,8 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from ami_bridge.bridge import AmiBridge
 from ami_bridge.calls.originate_reasons import outcome_for_reason, parse_reason
@@ -56,15 +55,17 @@ from dialer.runner_state import (
     WrapUpClock,
     agents_by_phase,
     agents_in_queue,
+    day_start,
     dials_wanted,
     effective_status,
     outcome_at_shutdown,
     pacing_agents,
     parse_wall,
     state_payload,
-    stats_payload,
+    utcnow,
 )
-from dialer.stats_merge import PART_TOPIC, STALE_SECONDS, PartBook, StatsPart, merge, part_of, publisher
+from dialer.campaign_stats import CampaignStats
+from dialer.stats_merge import PART_TOPIC
 
 log = logging.getLogger(__name__)
 
@@ -79,17 +80,6 @@ ESCALATE_EVERY = 5.0  # how often overdue hot leads are handed on (they are due 
 STOP_GRACE_SECONDS = 5.0  # how long stop() lets the loops finish their round before cancelling them
 ABANDON_AFTER = 2.0  # the dialplan's Queue(...,2): a human waits at most this long for an agent
 _ENDED = ("stopped", "draft")
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def day_start(now: datetime, zone: str) -> tuple[date, datetime]:
-    """The calendar day of ``now`` in ``zone`` and its first moment in UTC."""
-    tz = ZoneInfo(zone)
-    day = now.astimezone(tz).date()
-    return day, datetime.combine(day, time(0), tzinfo=tz).astimezone(timezone.utc)
 
 
 def member_name(full_name: str, endpoint: str) -> str:
@@ -190,8 +180,8 @@ class Dialer:
         self._heard: dict[int, list[tuple[str, float]]] = {}
         self._poll_now = asyncio.Event()
         self._handling_event = False  # the bus consumer is inside an event (it may be writing an attempt)
-        # Other dialers' parts of the figures of campaigns they run too (dialer/stats_merge.py).
-        self.parts = PartBook(max(STALE_SECONDS, 3 * self.config.stats_seconds))
+        self.figures = CampaignStats(db, bus, self.owner, lambda: bridge.conn.peer,
+                                     stats_seconds=self.config.stats_seconds, day_timezone=self.config.day_timezone)
         bridge.conn.on_event(self._on_ami_event)
 
     # ----------------------------------------------------------------- lifecycle
@@ -244,7 +234,7 @@ class Dialer:
             await self._release_hold(key, now)
         for run in list(self.runs.values()):
             if run.shared:
-                await self._publish_left(run)
+                await self.figures.left(run, self._now())
             if not run.handed_over:
                 try:
                     await campaign_dialers.release(self.db, run.info.id, self.owner)
@@ -490,7 +480,7 @@ class Dialer:
             if (run.draining or run.handed_over) and not run.live.calls:
                 if not run.handed_over:
                     await self._announce(run, self._now(), now=True)
-                    await self._publish_stats(run, self._now(), final=True)
+                    await self.figures.publish(run, self._now(), self._now, final=True)
                     await campaign_dialers.release(self.db, run.info.id, self.owner)
                 if self.runs.get(run.info.id) is run:
                     del self.runs[run.info.id]
@@ -514,7 +504,7 @@ class Dialer:
             return 0
         await self._announce(run, t)
         if t - run.last_stats >= self.config.stats_seconds:
-            await self._publish_stats(run, t)
+            await self.figures.publish(run, t, self._now)
         if run.info.state == "running" and run.synced_agents != run.info.agents:
             await self._sync_agents(run)
         if run.info.state != "running" or run.info.mode == "preview" or not self.bridge.conn.connected:
@@ -686,29 +676,6 @@ class Dialer:
         # False (not ours any more) is fine: whoever holds it now decides.
         await leads_service.release_lead(self.db, lead_id, self.owner, now, state=state, next_try_at=next_try_at, reason=reason)
 
-    async def _publish_stats(self, run: CampaignRun, t: float, *, final: bool = False) -> None:
-        """``campaign.stats``: this dialer's figures merged with the other dialers' parts (dialer/stats_merge.py).
-
-        A campaign other dialers may run too (preview) has its day figures rebased on the
-        store and this dialer's part published first; the merged figures are published by
-        one dialer only, and by a newcomer only once it has heard the others' parts (one
-        stats period after it took the campaign up).
-        """
-        run.last_stats = t
-        if run.shared:
-            await self._rebase_day(run)
-            t = self._now()
-            await self.bus.publish(PART_TOPIC, self._part(run, t).to_json())
-        parts = self._parts(run, t)
-        listened = final or not run.shared or t - run.taken_at >= self.config.stats_seconds
-        if listened and publisher(parts) == self.owner:
-            payload = self._payload(run, parts, t)
-            if run.decision is not None:
-                payload["pacing"] = {"dials": run.decision.dials, "reason": run.decision.reason}
-            await self.bus.publish("campaign.stats", payload)
-        if final and run.shared:
-            await self._publish_left(run)
-
     def stats(self, campaign_id: int) -> dict[str, Any] | None:
         """The live figures of a campaign this dialer runs, merged with the other dialers' (None if it runs it not)."""
         run = self.runs.get(campaign_id)
@@ -716,52 +683,7 @@ class Dialer:
             return None
         t = self._now()
         run.live.observe_agents(agents_by_phase(agents_in_queue(self.agents_seen(), run.info.queue)), t)
-        return self._payload(run, self._parts(run, t), t)
-
-    def _part(self, run: CampaignRun, t: float) -> StatsPart:
-        return part_of(run.live, t, self.owner, self.bridge.conn.peer)
-
-    def _parts(self, run: CampaignRun, t: float) -> list[StatsPart]:
-        """This dialer's part and the fresh parts of the other dialers of the campaign."""
-        return [self._part(run, t), *(p for p in self.parts.fresh(run.info.id, t) if p.dialer != self.owner)]
-
-    def _payload(self, run: CampaignRun, parts: list[StatsPart], t: float) -> dict[str, Any]:
-        payload = stats_payload(run.info, run.live, t, utcnow())
-        payload.update(merge(parts))  # with this dialer's part alone, the same figures
-        return payload
-
-    async def _rebase_day(self, run: CampaignRun) -> None:
-        """The day's figures of a campaign other dialers may run too from the store (theirs included).
-
-        Skipped (tried again at the next publication) if one of this dialer's calls was
-        placed, picked up or written meanwhile: the count and the store could disagree on it.
-        """
-        live = run.live
-
-        def version() -> tuple[int, ...]:
-            return run.writing, run.written, live.run_dials, live.run_answered, live.run_abandoned
-
-        before = version()
-        day, midnight = day_start(utcnow(), self.config.day_timezone)
-        try:
-            counts = await reads.day_counts(self.db, run.info.id, midnight)
-        except Exception as exc:  # the figures stay this dialer's count until the next publication
-            log.warning("dialer.day_rebase_failed campaign_id=%s error=%s", run.info.id, type(exc).__name__)
-            return
-        if run.writing == 0 and version() == before and day == live.day:
-            live.rebase_day(*counts)
-
-    async def _publish_left(self, run: CampaignRun) -> None:
-        """Tell the other dialers of the campaign that this one's part is gone (they drop it at once)."""
-        try:
-            await self.bus.publish(PART_TOPIC, replace(self._part(run, self._now()), left=True).to_json())
-        except Exception as exc:  # the part then goes stale by itself
-            log.warning("dialer.stats_part_left_failed campaign_id=%s error=%s", run.info.id, type(exc).__name__)
-
-    def _part_heard(self, payload: Mapping[str, Any], t: float) -> None:
-        part = StatsPart.from_json(payload)
-        if part is not None and part.dialer != self.owner:
-            self.parts.heard(part, t)
+        return self.figures.view(run, t)
 
     def wake(self, campaign_id: int | None = None) -> None:
         """Re-read the store at once (a supervisor changed something)."""
@@ -832,7 +754,7 @@ class Dialer:
     async def _on_bus(self, topic: str, payload: Mapping[str, Any]) -> None:
         t = self._now()
         if topic == PART_TOPIC:
-            self._part_heard(payload, t)
+            self.figures.heard(payload, t)
             return
         if topic == "campaign.state":
             await self._state_announced(payload)

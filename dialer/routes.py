@@ -18,8 +18,8 @@ from crm_core.services import campaigns as campaigns_service
 from crm_core.services import leads as leads_service
 from dialer import preview
 from dialer.campaign_reads import day_counts
-from dialer.campaign_runner import Dialer, day_start, utcnow
-from dialer.runner_state import PHASES, CampaignInfo, rate
+from dialer.campaign_runner import Dialer
+from dialer.runner_state import PHASES, CampaignInfo, day_start, rate, utcnow
 
 routes = ApiRoutes("dialer")
 

@@ -16,8 +16,22 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
+
+
+def utcnow() -> datetime:
+    """Now, in UTC (aware)."""
+    return datetime.now(timezone.utc)
+
+
+def day_start(now: datetime, zone: str) -> tuple[date, datetime]:
+    """The calendar day of ``now`` in ``zone`` and its first moment in UTC."""
+    tz = ZoneInfo(zone)
+    day = now.astimezone(tz).date()
+    return day, datetime.combine(day, time(0), tzinfo=tz).astimezone(timezone.utc)
+
 
 PHASES = ("free", "talk", "wrap", "paused", "unavailable")
 # ami_bridge.agent_states.AgentStatus values -> what pacing sees; logged_out agents are not counted.
