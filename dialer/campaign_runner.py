@@ -144,7 +144,7 @@ class CampaignRun:
 
     @contextmanager
     def write(self) -> Iterator[None]:
-        """Around a write to the store of a call the live figures count (see Dialer._rebase_day)."""
+        """Around a write to the store of a call the live figures count (see CampaignStats._rebase_day)."""
         self.writing += 1
         try:
             yield
