@@ -33,6 +33,7 @@ from ami_bridge.errors import AmiError
 from ami_bridge.queue_actions import InvalidQueueField, QueueActionError, send_queue_login, send_queue_logout
 from crm_core.db import Database
 from crm_core.errors import DomainError, InvalidInput, InvalidPhone, LeaseLost
+from crm_core.models import utcnow
 from crm_core.phones import phone_digits
 from crm_core.services import campaign_dialers
 from crm_core.services import leads as leads_service
@@ -62,7 +63,6 @@ from dialer.runner_state import (
     pacing_agents,
     parse_wall,
     state_payload,
-    utcnow,
 )
 from dialer.campaign_stats import CampaignStats
 from dialer.stats_merge import PART_TOPIC
@@ -180,7 +180,7 @@ class Dialer:
         self._heard: dict[int, list[tuple[str, float]]] = {}
         self._poll_now = asyncio.Event()
         self._handling_event = False  # the bus consumer is inside an event (it may be writing an attempt)
-        self.figures = CampaignStats(db, bus, self.owner, lambda: bridge.conn.peer,
+        self.figures = CampaignStats(db, bus, self.owner, lambda: bridge.conn.peer, self._now,
                                      stats_seconds=self.config.stats_seconds, day_timezone=self.config.day_timezone)
         bridge.conn.on_event(self._on_ami_event)
 
@@ -480,7 +480,7 @@ class Dialer:
             if (run.draining or run.handed_over) and not run.live.calls:
                 if not run.handed_over:
                     await self._announce(run, self._now(), now=True)
-                    await self.figures.publish(run, self._now(), self._now, final=True)
+                    await self.figures.publish(run, self._now(), final=True)
                     await campaign_dialers.release(self.db, run.info.id, self.owner)
                 if self.runs.get(run.info.id) is run:
                     del self.runs[run.info.id]
@@ -504,7 +504,7 @@ class Dialer:
             return 0
         await self._announce(run, t)
         if t - run.last_stats >= self.config.stats_seconds:
-            await self.figures.publish(run, t, self._now)
+            await self.figures.publish(run, t)
         if run.info.state == "running" and run.synced_agents != run.info.agents:
             await self._sync_agents(run)
         if run.info.state != "running" or run.info.mode == "preview" or not self.bridge.conn.connected:

@@ -16,8 +16,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from crm_core.db import Database
+from crm_core.models import utcnow
 from dialer import campaign_reads as reads
-from dialer.runner_state import day_start, stats_payload, utcnow
+from dialer.runner_state import day_start, stats_payload
 from dialer.stats_merge import PART_TOPIC, STALE_SECONDS, PartBook, StatsPart, merge, part_of, publisher
 
 if TYPE_CHECKING:
@@ -27,19 +28,23 @@ log = logging.getLogger(__name__)
 
 
 class CampaignStats:
-    """The figures one dialer publishes and answers for its campaigns (``pbx`` names its AMI server)."""
+    """The figures one dialer publishes and answers for its campaigns.
 
-    def __init__(self, db: Database, bus: Any, owner: str, pbx: Callable[[], str], *, stats_seconds: float,
-                 day_timezone: str) -> None:
+    ``pbx`` names its AMI server; ``clock`` is the runner's (the seconds ``t`` are read on).
+    """
+
+    def __init__(self, db: Database, bus: Any, owner: str, pbx: Callable[[], str], clock: Callable[[], float], *,
+                 stats_seconds: float, day_timezone: str) -> None:
         self.db = db
         self.bus = bus
         self.owner = owner
         self._pbx = pbx
+        self._clock = clock
         self.stats_seconds = stats_seconds
         self.day_timezone = day_timezone
         self.parts = PartBook(max(STALE_SECONDS, 3 * stats_seconds))
 
-    async def publish(self, run: CampaignRun, t: float, now: Callable[[], float], *, final: bool = False) -> None:
+    async def publish(self, run: CampaignRun, t: float, *, final: bool = False) -> None:
         """This dialer's part (a shared campaign), then ``campaign.stats`` if this dialer is the one to publish it.
 
         A shared campaign has its day figures rebased on the store first; a newcomer
@@ -49,7 +54,7 @@ class CampaignStats:
         run.last_stats = t
         if run.shared:
             await self._rebase_day(run)
-            t = now()
+            t = self._clock()  # the store read took a while
             await self.bus.publish(PART_TOPIC, self._part(run, t).to_json())
         parts = self._parts(run, t)
         listened = final or not run.shared or t - run.taken_at >= self.stats_seconds

@@ -14,12 +14,13 @@ from aiohttp import web
 from pydantic import Field
 
 from crm_core.api import ApiModel, ApiRequest, ApiRoutes, ResponseModel
+from crm_core.models import utcnow
 from crm_core.services import campaigns as campaigns_service
 from crm_core.services import leads as leads_service
 from dialer import preview
 from dialer.campaign_reads import day_counts
 from dialer.campaign_runner import Dialer
-from dialer.runner_state import PHASES, CampaignInfo, day_start, rate, utcnow
+from dialer.runner_state import PHASES, CampaignInfo, day_start, rate
 
 routes = ApiRoutes("dialer")
 

@@ -21,11 +21,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 
-def utcnow() -> datetime:
-    """Now, in UTC (aware)."""
-    return datetime.now(timezone.utc)
-
-
 def day_start(now: datetime, zone: str) -> tuple[date, datetime]:
     """The calendar day of ``now`` in ``zone`` and its first moment in UTC."""
     tz = ZoneInfo(zone)

@@ -112,8 +112,7 @@ async def login(
 async def actor_for_token(db: Database, token: str, sessions: SessionCache) -> Actor:
     """The active user behind a bearer token (or NotAuthenticated): from ``sessions`` when read recently, else the store."""
     token_hash = _token_hash(token)
-    now = utcnow()
-    actor = sessions.get(token_hash, now)
+    actor = sessions.get(token_hash, utcnow())
     if actor is None:
         user, expires_at = await _session_of(db, token_hash)
         actor = Actor.of(user)
@@ -139,13 +138,12 @@ async def _session_of(db: Database, token_hash: str) -> tuple[User, datetime]:
     return user, expires_at
 
 
-async def logout(db: Database, token: str, sessions: SessionCache | None = None) -> None:
+async def logout(db: Database, token: str, sessions: SessionCache) -> None:
     """End the session of ``token`` (and forget it in this server's ``sessions`` at once)."""
     token_hash = _token_hash(token)
     async with db.transaction() as s:
         await s.execute(delete(ApiSession).where(ApiSession.token_hash == token_hash))
-    if sessions is not None:
-        sessions.forget(token_hash)
+    sessions.forget(token_hash)
 
 
 async def get_user(db: Database, actor: Actor, user_id: int) -> User:
