@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ami_bridge.errors import AmiError, AmiOriginateRejected
 from ami_bridge.protocol import check_field
 from crm_core.db import Database
 from crm_core.errors import ClientNotFound, ContactNotFound, InvalidInput, ServiceUnavailable
-from crm_core.models import Call, Client, Phone
+from crm_core.models import Call, Client, Phone, utcnow
 from crm_core.phones import normalize_phone, phone_digits
 from crm_core.rights import Actor, client_scope
 from crm_core.services.clients import fits_id, load_visible_client
@@ -40,7 +41,7 @@ class ClickToCallTarget:
 @dataclass(frozen=True)
 class PlacedCall:
     action_id: str
-    call_id: int
+    call_id: int | None  # None: the store refused the row; the bridge records the call when it ends
     client_id: int
     number: str
     endpoint: str
@@ -119,54 +120,66 @@ async def place_click_to_call(
     contact_id: int | None = None,
     client_id: int | None = None,
 ) -> PlacedCall:
-    """Ring the actor's own endpoint, then the client; the call row exists from this moment.
+    """Ring the actor's own endpoint, then the client; the call row is written as the Originate goes out.
 
-    The checks and the call row share one transaction: every session costs round trips
-    (a pool ping, BEGIN, ROLLBACK/COMMIT), and they are most of a click's time. A refusal
-    raises inside it, so nothing is written.
+    The agent's phone rings when the Originate reaches Asterisk, so only the read that
+    checks the target (one query, no write lock) stands before it; the row's insert and
+    commit follow it, and a busy store writer no longer delays the ring. A refusal raises
+    before anything is sent or written; an Originate that Asterisk refuses or does not
+    confirm leaves a row that says ``failed``.
     """
     from ami_bridge.connection import new_action_id
 
     endpoint = actor.endpoint  # read with the session (users' endpoints change from the CLI, rarely)
-    async with db.transaction() as s:
+    async with db.reading() as s:
         target = await resolve_target(s, actor, default_region, phone=phone, contact_id=contact_id, client_id=client_id)
-        if not endpoint:
-            raise InvalidInput("you have no phone endpoint set; ask an administrator to set yours")
-        if originator is None:
-            raise ServiceUnavailable("the PBX is not connected; try again in a moment")
-        digits = phone_digits(target.e164)
-        action = originate_action(
-            endpoint, digits, target.client_name, agent_channel_template=agent_channel_template,
-            context=context, timeout_ms=timeout_ms, client_id=target.client_id, user_id=actor.user_id,
-        )
-        action["ActionID"] = new_action_id()
-        call = Call(direction="outbound", client_number=target.e164, client_id=target.client_id,
-                    agent_id=actor.user_id, agent_extension=endpoint, action_id=action["ActionID"],
-                    requested_by_id=actor.user_id)
-        s.add(call)
-        await s.flush()
-        call_id = call.id
+    if not endpoint:
+        raise InvalidInput("you have no phone endpoint set; ask an administrator to set yours")
+    if originator is None:
+        raise ServiceUnavailable("the PBX is not connected; try again in a moment")
+    digits = phone_digits(target.e164)
+    action = originate_action(
+        endpoint, digits, target.client_name, agent_channel_template=agent_channel_template,
+        context=context, timeout_ms=timeout_ms, client_id=target.client_id, user_id=actor.user_id,
+    )
+    action_id = action["ActionID"] = new_action_id()
+    row = Call(direction="outbound", client_number=target.e164, client_id=target.client_id, agent_id=actor.user_id,
+               agent_extension=endpoint, action_id=action_id, requested_by_id=actor.user_id)
     try:
         await originator.originate(action, requested_by=actor.user_id, client_id=target.client_id,
                                    agent=endpoint, number=digits)
-    except AmiOriginateRejected as exc:
-        await _mark_failed(db, call_id)
-        raise ServiceUnavailable(f"Asterisk refused the call: {exc}") from exc
     except AmiError as exc:
+        row.outcome, row.ended_at = "failed", utcnow()
+        await _write_call_row(db, row)
+        if isinstance(exc, AmiOriginateRejected):
+            raise ServiceUnavailable(f"Asterisk refused the call: {exc}") from exc
         # Not resent (it could ring twice); the user decides whether to click again.
-        await _mark_failed(db, call_id)
         raise ServiceUnavailable(f"the call could not be confirmed by Asterisk: {exc}") from exc
-    log.info("click_to_call.placed user=%s client_id=%s action_id=%s", actor.login, target.client_id, action["ActionID"])
-    return PlacedCall(action["ActionID"], call_id, target.client_id, target.e164, endpoint)
+    call_id = await _write_call_row(db, row)
+    log.info("click_to_call.placed user=%s client_id=%s action_id=%s call_id=%s",
+             actor.login, target.client_id, action_id, call_id)
+    return PlacedCall(action_id, call_id, target.client_id, target.e164, endpoint)
 
 
-async def _mark_failed(db: Database, call_id: int) -> None:
-    from crm_core.models import utcnow
+async def _write_call_row(db: Database, row: Call) -> int | None:
+    """Insert the click's call row and return its id; ``None`` if the store refused it.
 
-    async with db.transaction() as s:
-        call = await s.get(Call, call_id)
-        if call is not None and call.outcome is None:
-            call.outcome = "failed"
-            call.ended_at = utcnow()
-
-
+    The bridge records a call when it ends, so one that failed within milliseconds may
+    already have its row (same ActionID): that row is the click's. A store that refuses
+    the write must not turn a ringing call into an error the user would answer with a
+    second click: the call is still recorded by the bridge when it ends.
+    """
+    try:
+        try:
+            async with db.transaction() as s:
+                s.add(row)
+                await s.flush()
+                return row.id
+        except IntegrityError as exc:
+            if "action_id" not in str(exc.orig):
+                raise
+        async with db.reading() as s:
+            return await s.scalar(select(Call.id).where(Call.action_id == row.action_id))
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("click_to_call.row_not_written action_id=%s error=%s", row.action_id, type(exc).__name__)
+        return None

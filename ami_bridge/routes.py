@@ -29,7 +29,8 @@ class ClickToCallBody(ApiModel):
 
 class PlacedCallOut(ResponseModel):
     action_id: str
-    call_id: int
+    call_id: int | None = Field(description="the call's row; null if the store refused it just after the call was "
+                                            "placed (the call is then recorded when it ends)")
     client_id: int
     number: str
     endpoint: str

@@ -6,7 +6,8 @@ For each store (a SQLite file, and a fresh PostgreSQL database dropped at the en
 five operators with endpoints 101..105, --clients generated clients (zvonar.demo_data,
 RU/UA/BY, unique E.164 numbers) spread over them. The real app runs on a real port with
 the real bridge and AMI connection (init_app(telephony=True), settings pointing at an AMI
-server), so the path is: HTTP, auth, rights, the calls row, the tracker, the Originate.
+server), so the path is: HTTP, auth, rights, the tracker, the Originate (the calls row is
+written after it).
 
 Asterisk is played by a minimal AMI endpoint in its own process: it greets, accepts the
 Login, answers Ping and the bridge's resync lists (CoreShowChannels, QueueStatus) empty,
@@ -238,7 +239,7 @@ class ClickStages:
             return None
         return {"sent -> request handled": s["auth"] - sent, "auth (token -> user)": s["authed"] - s["auth"],
                 "body, route -> service": s["place"] - s["authed"], "client and rights (reads)": s["resolved"] - s["resolve"],
-                "user, calls row (commit)": s["originate"] - s["resolved"],
+                "read closed, Originate built": s["originate"] - s["resolved"],
                 "tracker, AMI write -> wire": on_wire - s["originate"]}
 
 

@@ -134,49 +134,62 @@ async def record_finished_call(db: Database, data: CallRecord, *, default_region
             # An anonymous or internal caller: the call is kept, just not linked to a client.
             log.info("call.number_unparsed linkedid=%s", data.linkedid)
     endpoint = agent_endpoint(data.agent)
-    try:
-        async with db.transaction() as s:
-            call = await _find_existing(s, data)
-            client_id = await _client_for(s, data, e164)
-            agent_id = await s.scalar(select(User.id).where(User.phone_endpoint == endpoint)) if endpoint else None
-            requester = None
-            if fits_id(data.requested_by_id) and await s.get(User, data.requested_by_id) is not None:
-                requester = data.requested_by_id
-            created = call is None
-            if call is None:
-                call = Call(started_at=data.started_at or utcnow())
-            call.direction = data.direction
-            call.client_number = e164 or _short(data.number, 32)
-            call.caller_name = _short(data.caller_name, 200) or call.caller_name
-            call.did = _short(data.did, 32) or call.did
-            call.queue = _short(data.queue, 80) or call.queue
-            call.client_id = client_id or call.client_id
-            call.agent_id = agent_id or call.agent_id
-            call.agent_extension = endpoint or call.agent_extension
-            call.campaign_id = data.campaign_id if fits_id(data.campaign_id) else call.campaign_id
-            call.ami_uniqueid = _short(data.uniqueid, 64) or call.ami_uniqueid
-            call.ami_linkedid = _short(data.linkedid, 64) or call.ami_linkedid
-            call.action_id = _short(data.action_id, 64) or call.action_id
-            if data.started_at is not None:
-                call.started_at = data.started_at
-            call.answered_at = data.answered_at or call.answered_at
-            call.ended_at = data.ended_at or call.ended_at
-            call.outcome = data.outcome
-            call.talk_seconds = data.talk_seconds if data.talk_seconds is not None else call.talk_seconds
-            call.hangup_cause = _short(data.hangup_cause, 8) or call.hangup_cause
-            call.requested_by_id = requester or call.requested_by_id
-            if created:
-                s.add(call)
-            await s.flush()
-            interaction_id = await _write_history(s, call) if call.client_id else None
-    except IntegrityError as exc:
-        if "action_id" not in str(exc.orig):
-            raise
-        # Two bridges recorded the same Originate at once; the other one's row stands.
-        raise Conflict(f"call {data.action_id} was recorded concurrently") from exc
+    for attempt in (1, 2):
+        try:
+            call, interaction_id, created = await _upsert_call(db, data, e164, endpoint)
+            break
+        except IntegrityError as exc:
+            if "action_id" not in str(exc.orig):
+                raise
+            if attempt == 2:
+                raise Conflict(f"call {data.action_id} was recorded concurrently") from exc
+            # Another writer (a click-to-call writing its row just after its Originate, or a
+            # second bridge) committed this ActionID first: the second try updates its row.
+            log.info("call.record_retried action_id=%s", data.action_id)
     log.info("call.recorded id=%s outcome=%s client=%s agent=%s created=%s",
              call.id, call.outcome, call.client_id, call.agent_id, created)
     return RecordedCall(call.id, call.client_id, call.agent_id, interaction_id, created)
+
+
+async def _upsert_call(
+    db: Database, data: CallRecord, e164: str | None, endpoint: str | None,
+) -> tuple[Call, int | None, bool]:
+    """One try at writing ``data``: the call, whether it was created, and its history line."""
+    async with db.transaction() as s:
+        call = await _find_existing(s, data)
+        client_id = await _client_for(s, data, e164)
+        agent_id = await s.scalar(select(User.id).where(User.phone_endpoint == endpoint)) if endpoint else None
+        requester = None
+        if fits_id(data.requested_by_id) and await s.get(User, data.requested_by_id) is not None:
+            requester = data.requested_by_id
+        created = call is None
+        if call is None:
+            call = Call(started_at=data.started_at or utcnow())
+        call.direction = data.direction
+        call.client_number = e164 or _short(data.number, 32)
+        call.caller_name = _short(data.caller_name, 200) or call.caller_name
+        call.did = _short(data.did, 32) or call.did
+        call.queue = _short(data.queue, 80) or call.queue
+        call.client_id = client_id or call.client_id
+        call.agent_id = agent_id or call.agent_id
+        call.agent_extension = endpoint or call.agent_extension
+        call.campaign_id = data.campaign_id if fits_id(data.campaign_id) else call.campaign_id
+        call.ami_uniqueid = _short(data.uniqueid, 64) or call.ami_uniqueid
+        call.ami_linkedid = _short(data.linkedid, 64) or call.ami_linkedid
+        call.action_id = _short(data.action_id, 64) or call.action_id
+        if data.started_at is not None:
+            call.started_at = data.started_at
+        call.answered_at = data.answered_at or call.answered_at
+        call.ended_at = data.ended_at or call.ended_at
+        call.outcome = data.outcome
+        call.talk_seconds = data.talk_seconds if data.talk_seconds is not None else call.talk_seconds
+        call.hangup_cause = _short(data.hangup_cause, 8) or call.hangup_cause
+        call.requested_by_id = requester or call.requested_by_id
+        if created:
+            s.add(call)
+        await s.flush()
+        interaction_id = await _write_history(s, call) if call.client_id else None
+    return call, interaction_id, created
 
 
 async def _write_history(s: AsyncSession, call: Call) -> int:

@@ -7,11 +7,13 @@ loopback and the bridge talks to it through the real connection and tracker.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from ami_bridge.pbx_sim import AgentBehaviour, ClientBehaviour, SimConfig
 from ami_bridge.routes import BRIDGE_KEY
@@ -118,6 +120,100 @@ async def test_click_to_call_rings_the_agent_then_the_client_and_lands_in_histor
     assert calls[0].answered_at is not None and calls[0].ended_at >= calls[0].answered_at
     assert [h.type.code for h in history] == ["outgoing_call"]
 
+
+
+@asynccontextmanager
+async def _call_rows_held(db: Database) -> AsyncIterator[None]:
+    """Another transaction keeps every insert into calls waiting: SQLite's write lock, a SHARE lock on PostgreSQL."""
+    taken, release = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with db.transaction() as s:
+            if db.is_sqlite:
+                await db.write_lock(s)
+            else:
+                await s.execute(text("LOCK TABLE calls IN SHARE MODE"))
+            taken.set()
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await taken.wait()
+    try:
+        yield
+    finally:
+        release.set()
+        await holder
+
+
+async def _refuse_call_rows(db: Database, refuse: bool) -> None:
+    """A store that refuses new call rows (as a full disk would), or takes them again."""
+    async with db.transaction() as s:
+        if db.is_sqlite:
+            await s.execute(text(
+                "CREATE TRIGGER refuse_call_rows BEFORE INSERT ON calls BEGIN SELECT RAISE(ABORT, 'disk is full'); END"
+                if refuse else "DROP TRIGGER refuse_call_rows"))
+        elif refuse:
+            await s.execute(text("CREATE FUNCTION refuse_call_rows() RETURNS trigger AS $$ BEGIN "
+                                 "RAISE EXCEPTION 'could not extend file' USING ERRCODE = '53100'; END $$ LANGUAGE plpgsql"))
+            await s.execute(text("CREATE TRIGGER refuse_call_rows BEFORE INSERT ON calls "
+                                 "FOR EACH ROW EXECUTE FUNCTION refuse_call_rows()"))
+        else:
+            await s.execute(text("DROP TRIGGER refuse_call_rows ON calls"))
+
+
+async def _agent_channel_up(phones: Phones, endpoint: str, timeout: float = 5.0) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if any(c["channel"].startswith(f"PJSIP/{endpoint}-") for c in phones.app[SIM_KEY].live_channels()):  # type: ignore[attr-defined]
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+
+async def test_the_agents_phone_rings_while_the_store_is_busy_writing(phones: Phones) -> None:
+    """Only the read that checks the client stands before the Originate; the call row is written after it."""
+    team = await users.ensure_team(phones.db, "Отдел продаж")
+    uid, http = await phones.login("ivanova", Role.operator, "101", team)
+    client_id = await _client_of(phones.db, uid, "ООО «Ромашка»", ROMASHKA)
+    async with _call_rows_held(phones.db):
+        click = asyncio.create_task(http.post("/api/calls", json={"phone": "8 (916) 123-45-67"}))
+        assert await _agent_channel_up(phones, "101"), "the Originate waited for the store's writer"
+        assert not click.done(), "the answer carries the call's row, so it waits for the write"
+    resp = await click
+    assert resp.status == 202, await resp.text()
+    placed = await resp.json()
+    async with phones.db.reading() as s:
+        row = await s.get(Call, placed["call_id"])
+    assert row is not None
+    assert (row.action_id, row.client_id, row.requested_by_id, row.agent_extension) == (
+        placed["action_id"], client_id, uid, "101")
+
+
+async def test_a_call_row_the_store_refuses_after_the_originate_does_not_fail_the_click(
+    phones: Phones, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The phone is already ringing: an error would only make the operator click again and ring twice."""
+    team = await users.ensure_team(phones.db, "Отдел продаж")
+    uid, http = await phones.login("ivanova", Role.operator, "101", team)
+    client_id = await _client_of(phones.db, uid, "ООО «Ромашка»", ROMASHKA)
+    sub = await phones.bus.subscribe(["call.ended"])
+    caplog.set_level(logging.WARNING, logger="ami_bridge.click_to_call")
+    await _refuse_call_rows(phones.db, True)
+    resp = await http.post("/api/calls", json={"phone": "8 (916) 123-45-67"})
+    await _refuse_call_rows(phones.db, False)
+    assert resp.status == 202, await resp.text()
+    placed = await resp.json()
+    assert placed["call_id"] is None and placed["client_id"] == client_id and placed["number"] == ROMASHKA
+    [warning] = [r.getMessage() for r in caplog.records if "click_to_call.row_not_written" in r.getMessage()]
+    assert placed["action_id"] in warning
+    # The bridge records the call when it ends, with the click's client and user.
+    ended, _ = await _wait_for(sub, "call.ended", action_id=placed["action_id"])
+    assert ended.payload["outcome"] == "answered" and ended.payload["client_id"] == client_id
+    async with phones.db.reading() as s:
+        [row] = (await s.execute(select(Call).where(Call.action_id == placed["action_id"]))).scalars()
+    assert (row.id, row.outcome, row.client_id, row.requested_by_id) == (
+        ended.payload["call_db_id"], "answered", client_id, uid)
 
 async def test_busy_client_is_recorded_busy(phones: Phones) -> None:
     team = await users.ensure_team(phones.db, "Отдел продаж")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -75,6 +76,42 @@ async def test_upsert_by_action_id_then_linkedid(db) -> None:
     [line] = (await clients_service.get_card(db, w.kovalenko, client_id)).history
     assert (line.status, line.details["type"]) == ("done", "outgoing_call")
 
+
+
+async def test_a_call_ending_while_its_click_row_is_being_written_updates_that_row(db) -> None:
+    """Click-to-call writes its row just after the Originate; a call that fails at once may end first."""
+    w = await build_world(db)
+    client_id = await kovalenko_fop(db, w.kovalenko)
+    row_added, commit = asyncio.Event(), asyncio.Event()
+
+    async def click_row() -> int:
+        async with db.transaction() as s:
+            await db.write_lock(s)
+            row = Call(direction="outbound", client_number="+380671234567", client_id=client_id,
+                       agent_id=w.kovalenko.user_id, agent_extension="201", action_id="zv-c2c-0002",
+                       requested_by_id=w.kovalenko.user_id)
+            s.add(row)
+            await s.flush()
+            row_added.set()
+            await commit.wait()
+        return row.id
+
+    click = asyncio.create_task(click_row())
+    await row_added.wait()
+    recording = asyncio.create_task(calls_service.record_finished_call(db, CallRecord(
+        direction="outbound", outcome="no_answer", number="+380671234567", agent="201", action_id="zv-c2c-0002",
+        started_at=T0, ended_at=T0 + timedelta(seconds=25), requested_by_id=w.kovalenko.user_id,
+    ), default_region="UA"))
+    # The bridge's write now waits: on the ActionID's unique index (PostgreSQL), on the write lock (SQLite).
+    await asyncio.sleep(0.3)
+    assert not recording.done()
+    commit.set()
+    row_id = await click
+    recorded = await recording
+    assert (recorded.call_id, recorded.created) == (row_id, False), "the click's row gets the outcome"
+    assert await _count(db, Call) == 1 and await _count(db, Interaction) == 1
+    [call] = (await calls_service.list_calls(db, w.kovalenko, client_id)).items
+    assert (call.outcome, call.ended_at, call.requested_by_id) == ("no_answer", T0 + timedelta(seconds=25), w.kovalenko.user_id)
 
 async def test_unanswered_calls_are_missed_or_no_answer(db) -> None:
     w = await build_world(db)
