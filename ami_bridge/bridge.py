@@ -24,9 +24,10 @@ from ami_bridge.errors import AmiError, AmiNotConnected
 from ami_bridge.queue_actions import send_queue_status
 from ami_bridge.screen_pop import resolve_screen_pop
 from crm_core.db import Database
-from crm_core.models import User
+from crm_core.models import User, utcnow
 from crm_core.services import users as users_service
 from crm_core.services.calls import CallRecord, record_finished_call
+from crm_core.services.client_access import hand_client_to
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ class BridgeConfig:
     company_caller_id: str = ""
     resync_timeout: float = 10.0
     wrapup_seconds: float = 5.0
+    # A user rung for a call with a colleague's client may see that client this long (crm_core.rights).
+    call_access_seconds: float = 14 * 24 * 3600.0
 
 
 class AmiBridge:
@@ -200,6 +203,11 @@ class AmiBridge:
                 log.info("screen_pop.no_user agent=%s call_id=%s", ringing.agent, ringing.call_id)
                 return
             payload = await resolve_screen_pop(self.db, ringing, user.id, self.config.default_region)
+            client = payload.get("client")
+            if client is not None:
+                # Before the pop: the agent's screen asks for the full card as soon as it shows.
+                await hand_client_to(self.db, user.id, client["client_id"], client["responsible_id"],
+                                     seconds=self.config.call_access_seconds, reason="call", now=utcnow())
             await self.bus.publish("screen.pop", payload)
         except Exception:
             log.exception("screen_pop.failed call_id=%s", ringing.call_id)

@@ -1,18 +1,21 @@
 """Who may see and change which clients: the one place the rule lives.
 
 An operator and a manager see only the clients they are responsible for; a supervisor
-sees their team's; an admin sees all. Every read path (card, list, search, history)
-filters through ``client_scope`` or ``check_client``.
+sees their team's; an admin sees all. Besides, a user sees for a while the clients the PBX
+put through to them or the dialer showed them (``ClientAccess``: an inbound queue or a
+campaign rings whoever is free, whoever's client it is). Every read and write path (card,
+list, search, history, scripts) filters through ``client_scope``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, select, true, union_all
 
-from crm_core.errors import ClientNotFound, Forbidden
-from crm_core.models import Client, Role, User
+from crm_core.errors import Forbidden
+from crm_core.models import Client, ClientAccess, Role, User, utcnow
 
 
 @dataclass(frozen=True)
@@ -39,14 +42,19 @@ class Actor:
         return self.role is Role.supervisor
 
 
-def client_scope(actor: Actor) -> ColumnElement[bool]:
-    """A WHERE clause on ``Client`` limiting rows to those ``actor`` may see."""
+def client_scope(actor: Actor, now: datetime | None = None) -> ColumnElement[bool]:
+    """A WHERE clause on ``Client`` limiting rows to those ``actor`` may see (at ``now``)."""
     if actor.is_admin:
         return true()
     if actor.is_supervisor and actor.team_id is not None:
         team_users = select(User.id).where(User.team_id == actor.team_id).scalar_subquery()
-        return Client.responsible_id.in_(team_users)
-    return Client.responsible_id == actor.user_id
+        own = select(Client.id).where(Client.responsible_id.in_(team_users))
+    else:
+        own = select(Client.id).where(Client.responsible_id == actor.user_id)
+    granted = select(ClientAccess.client_id).where(ClientAccess.user_id == actor.user_id,
+                                                   ClientAccess.until > (now or utcnow()))
+    # A union inside IN, not an OR of two conditions: each side keeps its index on PostgreSQL.
+    return Client.id.in_(union_all(own, granted))
 
 
 def user_scope(actor: Actor) -> ColumnElement[bool]:
@@ -56,21 +64,6 @@ def user_scope(actor: Actor) -> ColumnElement[bool]:
     if actor.is_supervisor and actor.team_id is not None:
         return User.team_id == actor.team_id
     return User.id == actor.user_id
-
-
-def may_see_client(actor: Actor, client: Client, responsible_team_id: int | None) -> bool:
-    if actor.is_admin:
-        return True
-    if actor.is_supervisor and actor.team_id is not None:
-        return responsible_team_id == actor.team_id
-    return client.responsible_id == actor.user_id
-
-
-def check_client(actor: Actor, client: Client | None, responsible_team_id: int | None) -> Client:
-    """Return the client if visible; otherwise ClientNotFound (no hint that it exists)."""
-    if client is None or not may_see_client(actor, client, responsible_team_id):
-        raise ClientNotFound()
-    return client
 
 
 def require_role(actor: Actor, *roles: Role) -> None:

@@ -31,6 +31,7 @@ from crm_core.phones import phone_digits
 from crm_core.rights import Actor
 from crm_core.services import campaigns as campaigns_service
 from crm_core.services import leads as leads_service
+from crm_core.services.client_access import hand_client_to
 from dialer import windows
 from dialer.campaign_runner import Dialer, PreviewHold
 from dialer.originates import preview_originate
@@ -135,7 +136,12 @@ async def next_card(db: Database, dialer: Dialer | None, actor: Actor, campaign_
     lead = leased[0]
     # A little under the lease: the card is given back here before the store would.
     d.holds[key] = PreviewHold(lead, actor.user_id, t + d.config.preview_lease_seconds * 0.95)
-    return await _card(d, info, lead)
+    card = await _card(d, info, lead)
+    if card.client is not None:
+        # The operator opens the full card, runs the script and writes the wrap-up of this client.
+        await hand_client_to(d.db, actor.user_id, card.client["client_id"], card.client["responsible_id"],
+                             seconds=d.config.call_access_seconds, reason="preview", now=now)
+    return card
 
 
 def _held(dialer: Dialer, actor: Actor, campaign_id: int, lead_id: int) -> PreviewHold:

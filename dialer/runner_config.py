@@ -55,6 +55,8 @@ class DialerConfig:
     day_timezone: str = "Europe/Moscow"
     # Rolling window of the plain dials/answered/abandoned figures and of the pacing cap.
     window_seconds: float = 1800.0
+    # An operator shown a colleague's client on a preview card may see that client this long (crm_core.rights).
+    call_access_seconds: float = 14 * 24 * 3600.0
 
     def with_owner(self) -> DialerConfig:
         """This config with an owner id (a fresh one unless set)."""

@@ -66,6 +66,15 @@ class DialerSettings(BaseModel):
     stop_drain_seconds: float = Field(30.0, ge=0, le=120)
 
 
+class RightsSettings(BaseModel):
+    """Who sees which clients beyond their own (crm_core/rights.py)."""
+
+    # A colleague's client the PBX put through to a user (an inbound queue, a campaign) or the
+    # dialer showed them stays visible to that user this long: the call, the wrap-up, the
+    # callback. 0: only one's own clients, even on a call (the card then does not open).
+    call_access_days: float = Field(14.0, ge=0, le=365)
+
+
 class HttpSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8080
@@ -113,6 +122,7 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     passwords: PasswordSettings = Field(default_factory=PasswordSettings)
     dialer: DialerSettings = Field(default_factory=DialerSettings)
+    rights: RightsSettings = Field(default_factory=RightsSettings)
 
     @field_validator("default_region")
     @classmethod

@@ -19,7 +19,7 @@ from crm_core.models.campaigns import (
     Disposition,
     Lead,
 )
-from crm_core.models.clients import Client, ClientKind, ClientReassignment, Contact, Phone, PhoneKind
+from crm_core.models.clients import Client, ClientAccess, ClientKind, ClientReassignment, Contact, Phone, PhoneKind
 from crm_core.models.interactions import Interaction, InteractionStatus, InteractionType
 from crm_core.models.proposals import Proposal, ProposalHistory, ProposalItem, ProposalStatus, ProposalTransition
 from crm_core.models.scripts import PROTOCOL_STATUSES, CallScript, ScriptProtocol, ScriptProtocolEntry
@@ -50,6 +50,7 @@ __all__ = [
     "Call",
     "CallScript",
     "Client",
+    "ClientAccess",
     "ClientKind",
     "ClientReassignment",
     "Contact",

@@ -95,3 +95,20 @@ class ClientReassignment(Base):
     by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str | None] = mapped_column(String(500))
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ClientAccess(Base):
+    """A user who may see a client they are not responsible for, until ``until``.
+
+    The PBX put a call with the client through to them (an inbound queue, a campaign), or
+    the dialer showed them the client's card: without it an operator could not open the
+    card, run the script or save the wrap-up of a colleague's client on their own call.
+    """
+
+    __tablename__ = "client_access"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True, index=True)
+    until: Mapped[datetime] = mapped_column(UtcDateTime)
+    reason: Mapped[str] = mapped_column(String(16))  # "call" (rung for it) or "preview" (the dialer's card)
+    granted_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -264,6 +264,31 @@ async def test_inbound_call_pops_the_card_on_the_agents_websocket_before_answer(
     await ws.close()
 
 
+
+async def test_the_agent_rung_for_a_colleagues_client_may_open_the_card(phones: Phones) -> None:
+    """A queue rings whoever is free: the card the pop shows must open for them, and only for them."""
+    team = await users.ensure_team(phones.db, "Отдел продаж")
+    uid, http = await phones.login("ivanova", Role.operator, "101", team)
+    owner_uid, _ = await phones.login("kovalenko", Role.operator, "102", team)
+    _, bystander = await phones.login("zhuk", Role.operator, None, team)
+    client_id = await _client_of(phones.db, owner_uid, "ООО «Ромашка»", ROMASHKA)
+    assert (await http.get(f"/api/clients/{client_id}")).status == 404, "not hers before the call"
+    ws = await http.ws_connect("/api/ws")
+    assert (await ws.receive_json(timeout=2))["topic"] == "ws.ready"
+    phones.app[SIM_KEY].inject_inbound_call("79161234567", "Иван Петров", "74951234567", patience_seconds=120)  # type: ignore[attr-defined]
+    while (msg := await ws.receive_json(timeout=10))["topic"] != "screen.pop":
+        pass
+    assert msg["payload"]["client"]["client_id"] == client_id
+    # As the desk does: the full card is asked for the moment the pop shows.
+    card = await http.get(f"/api/clients/{client_id}")
+    assert card.status == 200, await card.text()
+    assert (await card.json())["client"]["name"] == "ООО «Ромашка»"
+    note = await http.post(f"/api/clients/{client_id}/interactions", json={
+        "type": "note", "subject": "Просит перезвонить бухгалтеру после обеда"})
+    assert note.status == 201, await note.text()
+    assert (await bystander.get(f"/api/clients/{client_id}")).status == 404, "nobody else gains anything"
+    await ws.close()
+
 async def test_unknown_number_pops_a_new_client_form(phones: Phones) -> None:
     team = await users.ensure_team(phones.db, "Отдел продаж")
     _, http = await phones.login("ivanova", Role.operator, "101", team)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
-from crm_core.models import Lead, Role
+from crm_core.errors import ClientNotFound
+from crm_core.models import Interaction, Lead, Role
 from crm_core.rights import Actor
 from crm_core.services import campaigns as campaigns_service
+from crm_core.services import clients as clients_service
 from operator_tui.screens.pick import PickScreen
 from operator_tui.screens.preview import PreviewScreen, lead_id_of
 from scripts_engine.protocol_store import ProtocolStore
@@ -71,3 +74,50 @@ async def test_preview_skip_accept_call_and_campaign_disposition(zvonar: Zvonar,
         leads = {lead.id: lead for lead in (await s.execute(select(Lead))).scalars()}
     assert leads[second].disposition_code == codes[0]
     assert leads[first].state == "ready" and leads[first].disposition_code is None
+
+
+async def test_a_preview_card_of_a_colleagues_client_opens_and_its_wrap_up_is_saved(zvonar: Zvonar, tmp_path: Path) -> None:
+    """A campaign over the team's base hands an operator clients someone else is responsible for."""
+    op = await zvonar.user("ivanova", endpoint="101")
+    colleague = await zvonar.user("petrova", endpoint="102")
+    sup_user = await zvonar.user("smirnova", role="supervisor")
+    romashka = await zvonar.client(colleague.id, "ООО «Ромашка»", "+79161234567")
+    untouched = await zvonar.client(colleague.id, "ОАО «Минский тракторный завод»", "+375291234567", region="Минск")
+    sup = Actor(user_id=sup_user.id, role=Role.supervisor, team_id=sup_user.team_id)
+    campaign = await campaigns_service.create_campaign(
+        zvonar.db, sup, {"name": "Обзвон базы отдела", "mode": "preview", "hours": ALL_DAY})
+    await campaigns_service.set_agents(zvonar.db, sup, campaign.id, [op.id])
+    await campaigns_service.add_list_from_filter(zvonar.db, sup, campaign.id, "Клиенты Петровой", {"q": "Ромашка"})
+    await campaigns_service.launch(zvonar.db, sup, campaign.id)
+
+    app = desk(zvonar.base_url, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await log_in(pilot, "ivanova")
+        await wait_for(pilot, lambda: app.desk is not None, what="the desk")
+        screen = app.desk
+        await wait_for(pilot, lambda: screen.state.link.state == "online", what="online")
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen) and app.screen.lead is not None
+                       and app.screen.query_one("#preview-card").view is not None, what="the card")
+        assert app.screen.query_one("#preview-card").view.title == "ООО «Ромашка»"  # type: ignore[attr-defined]
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: app.screen is screen, what="back on the desk")
+        await wait_for(pilot, lambda: screen.state.shown_state == "on_call", what="the call to connect", timeout=15)
+        channels = [c["channel"] for c in zvonar.sim.live_channels() if "trunk" in c["channel"]]
+        await zvonar.hang_up(channels[0])
+        await wait_for(pilot, lambda: screen.wrapup_panel is not None, what="the wrap-up")
+        await pilot.press("1")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: screen.wrapup_panel is None, what="the wrap-up to be saved")
+        errors = [n.message for n in app._notifications if n.severity == "error"]
+        assert errors == []
+
+    async with zvonar.db.reading() as s:
+        [lead] = (await s.execute(select(Lead))).scalars()
+        history = list((await s.execute(select(Interaction).where(Interaction.client_id == romashka))).scalars())
+    assert lead.disposition_code is not None and lead.client_id == romashka
+    assert history and {h.user_id for h in history} == {op.id}, "the call and its wrap-up, as Ivanova's"
+    mine = Actor(user_id=op.id, role=Role.operator, team_id=op.team_id)
+    assert (await clients_service.get_card(zvonar.db, mine, romashka)).client.name == "ООО «Ромашка»"
+    with pytest.raises(ClientNotFound):
+        await clients_service.get_card(zvonar.db, mine, untouched)  # never handed to her

@@ -47,6 +47,18 @@ def test_the_session_cache_setting_reaches_the_api(tmp_path: Path, monkeypatch: 
         load_settings()
 
 
+
+def test_the_call_access_setting_reaches_the_bridge_and_the_dialer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from zvonar.telephony import bridge_config, dialer_config
+
+    assert bridge_config(load_settings()).call_access_seconds == 14 * 86400.0
+    monkeypatch.setenv("ZVONAR_RIGHTS__CALL_ACCESS_DAYS", "0.5")
+    settings = load_settings()
+    assert bridge_config(settings).call_access_seconds == dialer_config(settings).call_access_seconds == 43200.0
+    monkeypatch.setenv("ZVONAR_RIGHTS__CALL_ACCESS_DAYS", "-1")
+    with pytest.raises(ValueError, match="call_access_days"):
+        load_settings()
+
 def test_default_store_is_sqlite_under_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ZVONAR_DATABASE_URL", raising=False)

@@ -1,0 +1,101 @@
+"""A colleague's client the PBX or the dialer hands to a user is theirs to see for a while, and only that one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from crm_core.errors import ClientNotFound, InvalidInput
+from crm_core.models import ClientAccess, utcnow
+from crm_core.services import clients as clients_service
+from crm_core.services.client_access import grant_client_access, hand_client_to
+from crm_core.services.interactions import InteractionInput, create_interaction
+from tests.crm_core.crm_world import build_world, kovalenko_fop, mtz, romashka
+
+FORTNIGHT = 14 * 24 * 3600.0
+
+
+async def _visible(db, actor) -> set[int]:
+    return {c.id for c in (await clients_service.list_clients(db, actor, limit=500)).items}
+
+
+async def test_an_operator_handed_a_colleagues_client_sees_and_works_on_it_and_on_nothing_else(db) -> None:
+    w = await build_world(db)
+    handed = await romashka(db, w.petrov)
+    kept = await mtz(db, w.petrov)
+    assert await _visible(db, w.ivanova) == set()
+    given = await hand_client_to(db, w.ivanova.user_id, handed, w.petrov.user_id, seconds=FORTNIGHT, reason="call",
+                                 now=utcnow())
+    assert given
+    assert await _visible(db, w.ivanova) == {handed}
+    assert [c.id for c in (await clients_service.search_clients(db, w.ivanova, "+7 (916) 123-45-67")).items] == [handed]
+    card = await clients_service.get_card(db, w.ivanova, handed)
+    assert card.client.responsible_id == w.petrov.user_id, "still Petrov's client"
+    note = await create_interaction(db, w.ivanova, handed, InteractionInput(
+        type_code="note", status_code=None, subject="Просит КП на поставку до пятницы", body=None, planned_at=None,
+        done_at=None, contact_id=None, user_id=None))
+    assert note.client_id == handed
+    with pytest.raises(ClientNotFound):
+        await clients_service.get_card(db, w.ivanova, kept)
+    assert await _visible(db, w.petrov) == {handed, kept}, "the responsible keeps both"
+
+
+async def test_the_access_lapses(db) -> None:
+    w = await build_world(db)
+    handed = await romashka(db, w.petrov)
+    now = utcnow()
+    await grant_client_access(db, w.ivanova.user_id, handed, until=now - timedelta(seconds=1), reason="call",
+                              now=now - timedelta(days=14))
+    with pytest.raises(ClientNotFound):
+        await clients_service.get_card(db, w.ivanova, handed)
+    assert await _visible(db, w.ivanova) == set()
+
+
+async def test_a_later_call_extends_the_access_and_an_earlier_end_never_shortens_it(db) -> None:
+    w = await build_world(db)
+    handed = await kovalenko_fop(db, w.kovalenko)
+    now = utcnow()
+    await grant_client_access(db, w.petrov.user_id, handed, until=now + timedelta(days=14), reason="call", now=now)
+    await grant_client_access(db, w.petrov.user_id, handed, until=now + timedelta(hours=1), reason="preview", now=now)
+    async with db.reading() as s:
+        [row] = (await s.execute(select(ClientAccess))).scalars()
+    assert (row.until, row.reason) == (now + timedelta(days=14), "call")
+    await grant_client_access(db, w.petrov.user_id, handed, until=now + timedelta(days=20), reason="preview",
+                              now=now + timedelta(days=6))
+    async with db.reading() as s:
+        [row] = (await s.execute(select(ClientAccess))).scalars()
+    assert (row.until, row.reason, row.granted_at) == (now + timedelta(days=20), "preview", now + timedelta(days=6))
+
+
+async def test_nothing_is_written_for_ones_own_client_or_with_access_off(db) -> None:
+    w = await build_world(db)
+    own = await romashka(db, w.ivanova)
+    other = await mtz(db, w.petrov)
+    now = utcnow()
+    assert not await hand_client_to(db, w.ivanova.user_id, own, w.ivanova.user_id, seconds=FORTNIGHT, reason="call", now=now)
+    assert not await hand_client_to(db, w.ivanova.user_id, other, w.petrov.user_id, seconds=0, reason="call", now=now)
+    async with db.reading() as s:
+        assert (await s.execute(select(ClientAccess))).first() is None
+    with pytest.raises(ClientNotFound):
+        await clients_service.get_card(db, w.ivanova, other)
+
+
+async def test_a_supervisor_handed_another_teams_client_sees_it_too(db) -> None:
+    w = await build_world(db)
+    kyiv_client = await kovalenko_fop(db, w.kovalenko)
+    assert kyiv_client not in await _visible(db, w.sales_sup)
+    await hand_client_to(db, w.sales_sup.user_id, kyiv_client, w.kovalenko.user_id, seconds=FORTNIGHT, reason="call",
+                         now=utcnow())
+    assert kyiv_client in await _visible(db, w.sales_sup)
+
+
+async def test_bad_grants_are_refused(db) -> None:
+    w = await build_world(db)
+    client_id = await romashka(db, w.petrov)
+    now = utcnow()
+    with pytest.raises(InvalidInput, match="reason"):
+        await grant_client_access(db, w.ivanova.user_id, client_id, until=now, reason="curiosity", now=now)
+    with pytest.raises(InvalidInput, match="ids"):
+        await grant_client_access(db, w.ivanova.user_id, 2**40, until=now, reason="call", now=now)
