@@ -27,7 +27,7 @@ from crm_core.db import Database
 from crm_core.models import User, utcnow
 from crm_core.services import users as users_service
 from crm_core.services.calls import CallRecord, record_finished_call
-from crm_core.services.client_access import hand_client_to
+from crm_core.services.client_access import hand_number_to
 
 log = logging.getLogger(__name__)
 
@@ -202,12 +202,13 @@ class AmiBridge:
             if user is None:
                 log.info("screen_pop.no_user agent=%s call_id=%s", ringing.agent, ringing.call_id)
                 return
-            payload = await resolve_screen_pop(self.db, ringing, user.id, self.config.default_region)
-            client = payload.get("client")
-            if client is not None:
-                # Before the pop: the agent's screen asks for the full card as soon as it shows.
-                await hand_client_to(self.db, user.id, client["client_id"], client["responsible_id"],
-                                     seconds=self.config.call_access_seconds, reason="call", now=utcnow())
+            # The access is given beside the card's read, and before the pop: the agent's screen
+            # asks for the full card as soon as the pop shows.
+            payload, _ = await asyncio.gather(
+                resolve_screen_pop(self.db, ringing, user.id, self.config.default_region),
+                hand_number_to(self.db, user.id, ringing.number, self.config.default_region,
+                               seconds=self.config.call_access_seconds, reason="call", now=utcnow()),
+            )
             await self.bus.publish("screen.pop", payload)
         except Exception:
             log.exception("screen_pop.failed call_id=%s", ringing.call_id)

@@ -139,8 +139,8 @@ async def next_card(db: Database, dialer: Dialer | None, actor: Actor, campaign_
     card = await _card(d, info, lead)
     if card.client is not None:
         # The operator opens the full card, runs the script and writes the wrap-up of this client.
-        await hand_client_to(d.db, actor.user_id, card.client["client_id"], card.client["responsible_id"],
-                             seconds=d.config.call_access_seconds, reason="preview", now=now)
+        await hand_client_to(d.db, actor.user_id, card.client["client_id"], seconds=d.config.call_access_seconds,
+                             reason="preview", now=now)
     return card
 
 

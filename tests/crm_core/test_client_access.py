@@ -10,7 +10,7 @@ from sqlalchemy import select
 from crm_core.errors import ClientNotFound, InvalidInput
 from crm_core.models import ClientAccess, utcnow
 from crm_core.services import clients as clients_service
-from crm_core.services.client_access import grant_client_access, hand_client_to
+from crm_core.services.client_access import grant_client_access, hand_client_to, hand_number_to
 from crm_core.services.interactions import InteractionInput, create_interaction
 from tests.crm_core.crm_world import build_world, kovalenko_fop, mtz, romashka
 
@@ -26,7 +26,7 @@ async def test_an_operator_handed_a_colleagues_client_sees_and_works_on_it_and_o
     handed = await romashka(db, w.petrov)
     kept = await mtz(db, w.petrov)
     assert await _visible(db, w.ivanova) == set()
-    given = await hand_client_to(db, w.ivanova.user_id, handed, w.petrov.user_id, seconds=FORTNIGHT, reason="call",
+    given = await hand_client_to(db, w.ivanova.user_id, handed, seconds=FORTNIGHT, reason="call",
                                  now=utcnow())
     assert given
     assert await _visible(db, w.ivanova) == {handed}
@@ -74,19 +74,35 @@ async def test_nothing_is_written_for_ones_own_client_or_with_access_off(db) -> 
     own = await romashka(db, w.ivanova)
     other = await mtz(db, w.petrov)
     now = utcnow()
-    assert not await hand_client_to(db, w.ivanova.user_id, own, w.ivanova.user_id, seconds=FORTNIGHT, reason="call", now=now)
-    assert not await hand_client_to(db, w.ivanova.user_id, other, w.petrov.user_id, seconds=0, reason="call", now=now)
+    await hand_client_to(db, w.ivanova.user_id, own, seconds=FORTNIGHT, reason="call", now=now)
+    await hand_number_to(db, w.ivanova.user_id, "8 916 123-45-67", "RU", seconds=FORTNIGHT, reason="call", now=now)
+    assert not await hand_client_to(db, w.ivanova.user_id, other, seconds=0, reason="call", now=now)
     async with db.reading() as s:
         assert (await s.execute(select(ClientAccess))).first() is None
     with pytest.raises(ClientNotFound):
         await clients_service.get_card(db, w.ivanova, other)
 
 
+async def test_a_ring_hands_the_client_of_the_number_as_written_on_the_call(db) -> None:
+    w = await build_world(db)
+    handed = await kovalenko_fop(db, w.kovalenko)
+    now = utcnow()
+    for number in ("", "анонимный", "+74950000000"):  # none, unreadable, nobody's
+        await hand_number_to(db, w.ivanova.user_id, number, "RU", seconds=FORTNIGHT, reason="call", now=now)
+    assert await _visible(db, w.ivanova) == set()
+    assert await hand_number_to(db, w.ivanova.user_id, "0671234567", "UA", seconds=FORTNIGHT, reason="call", now=now)
+    assert await _visible(db, w.ivanova) == {handed}
+    async with db.reading() as s:
+        [row] = (await s.execute(select(ClientAccess))).scalars()
+    assert (row.user_id, row.client_id, row.until, row.reason) == (
+        w.ivanova.user_id, handed, now + timedelta(days=14), "call")
+
+
 async def test_a_supervisor_handed_another_teams_client_sees_it_too(db) -> None:
     w = await build_world(db)
     kyiv_client = await kovalenko_fop(db, w.kovalenko)
     assert kyiv_client not in await _visible(db, w.sales_sup)
-    await hand_client_to(db, w.sales_sup.user_id, kyiv_client, w.kovalenko.user_id, seconds=FORTNIGHT, reason="call",
+    await hand_client_to(db, w.sales_sup.user_id, kyiv_client, seconds=FORTNIGHT, reason="call",
                          now=utcnow())
     assert kyiv_client in await _visible(db, w.sales_sup)
 
@@ -97,5 +113,5 @@ async def test_bad_grants_are_refused(db) -> None:
     now = utcnow()
     with pytest.raises(InvalidInput, match="reason"):
         await grant_client_access(db, w.ivanova.user_id, client_id, until=now, reason="curiosity", now=now)
-    with pytest.raises(InvalidInput, match="ids"):
+    with pytest.raises(InvalidInput, match="client_id"):
         await grant_client_access(db, w.ivanova.user_id, 2**40, until=now, reason="call", now=now)
