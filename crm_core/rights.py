@@ -1,10 +1,16 @@
 """Who may see and change which clients: the one place the rule lives.
 
 An operator and a manager see only the clients they are responsible for; a supervisor
-sees their team's; an admin sees all. Besides, a user sees for a while the clients the PBX
-put through to them or the dialer showed them (``ClientAccess``: an inbound queue or a
-campaign rings whoever is free, whoever's client it is). Every read and write path (card,
-list, search, history, scripts) filters through ``client_scope``.
+sees their team's; an admin sees all. Besides, a user sees:
+
+* for a while, the clients the PBX put through to them or the dialer showed them
+  (``ClientAccess``: an inbound queue or a campaign rings whoever is free, whoever's
+  client it is);
+* while it is open, the client of a contact planned for them (a callback they set on a
+  campaign call, a contact a supervisor handed over to them: переадресация).
+
+Every read and write path (card, list, search, history, calendar, scripts) filters
+through ``client_scope``.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, select, true, union_all
 
 from crm_core.errors import Forbidden
-from crm_core.models import Client, ClientAccess, Role, User, utcnow
+from crm_core.models import Client, ClientAccess, Interaction, Role, User, utcnow
 
 
 @dataclass(frozen=True)
@@ -53,8 +59,10 @@ def client_scope(actor: Actor, now: datetime | None = None) -> ColumnElement[boo
         own = select(Client.id).where(Client.responsible_id == actor.user_id)
     granted = select(ClientAccess.client_id).where(ClientAccess.user_id == actor.user_id,
                                                    ClientAccess.until > (now or utcnow()))
-    # A union inside IN, not an OR of two conditions: each side keeps its index on PostgreSQL.
-    return Client.id.in_(union_all(own, granted))
+    planned_for_them = select(Interaction.client_id).where(
+        Interaction.user_id == actor.user_id, Interaction.planned_at.is_not(None), Interaction.done_at.is_(None))
+    # A union inside IN, not an OR of conditions: each part keeps its index on PostgreSQL.
+    return Client.id.in_(union_all(own, granted, planned_for_them))
 
 
 def user_scope(actor: Actor) -> ColumnElement[bool]:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from crm_core.errors import ClientNotFound, Conflict, ContactNotFound, Forbidden, InvalidInput
+from crm_core.services import clients as clients_service
 from crm_core.services import contacts as contacts_service
 from crm_core.services import interactions as interactions_service
 from crm_core.errors import InteractionNotFound
@@ -121,3 +122,28 @@ async def test_calendar_own_team_and_admin(db) -> None:
         await interactions_service.calendar(db, w.ivanova, MONDAY, MONDAY)
     with pytest.raises(InvalidInput):
         await interactions_service.calendar(db, w.ivanova, MONDAY, MONDAY + timedelta(days=400))
+
+
+async def test_a_planned_contact_handed_to_a_colleague_comes_with_its_client_until_it_is_done(db) -> None:
+    """Переадресация: Petrov is ill; the supervisor hands his planned call to Ivanova."""
+    w = await build_world(db)
+    client_id = await mtz(db, w.petrov)
+    untouched = await romashka(db, w.petrov)
+    call = await interactions_service.create_interaction(db, w.petrov, client_id, InteractionInput(
+        type_code="outgoing_call", subject="Уточнить объём поставки", planned_at=MONDAY + timedelta(hours=3)))
+    with pytest.raises(InteractionNotFound):
+        await interactions_service.get_interaction(db, w.ivanova, call.id)
+    await interactions_service.update_interaction(db, w.sales_sup, call.id, {"user_id": w.ivanova.user_id})
+
+    week = (MONDAY, MONDAY + timedelta(days=7))
+    assert [e.id for e in await interactions_service.calendar(db, w.ivanova, *week)] == [call.id]
+    assert (await clients_service.get_card(db, w.ivanova, client_id)).client.name == "ОАО «Минский тракторный завод»"
+    history = await interactions_service.list_for_client(db, w.ivanova, client_id)
+    assert [e.subject for e in history.items] == ["Уточнить объём поставки"], "with its history"
+    with pytest.raises(ClientNotFound):
+        await clients_service.get_card(db, w.ivanova, untouched)
+
+    await interactions_service.update_interaction(db, w.ivanova, call.id, {"status_code": "done", "body": "Объём 40 т, КП до пятницы"})
+    with pytest.raises(ClientNotFound):
+        await clients_service.get_card(db, w.ivanova, client_id)
+    assert (await interactions_service.get_interaction(db, w.petrov, call.id)).body == "Объём 40 т, КП до пятницы"
