@@ -43,6 +43,15 @@ class InteractionTypeIn(CrmBody):
     statuses: list[StatusIn] = Field(min_length=1, max_length=20)
 
 
+class InteractionTypePatch(CrmBody):
+    name: str | None = Field(None, min_length=1, max_length=120)
+    color: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$", description="the calendar colour, #RRGGBB")
+
+
+class StatusPatch(CrmBody):
+    name: str = Field(min_length=1, max_length=120)
+
+
 class InteractionOut(ResponseModel):
     id: int
     client_id: int
@@ -123,6 +132,21 @@ async def add_status(req: ApiRequest) -> object:
     status = StatusInput(b.code, b.name, b.is_final)
     return await interactions_service.add_status(req.db, req.user, req.path_int("type_id"), status)
 
+
+
+@routes.patch("/api/interaction-types/{type_id}", body=InteractionTypePatch, response=InteractionTypeOut)
+async def update_type(req: ApiRequest) -> object:
+    """Rename or recolour an event type (admin); its code stays."""
+    b: InteractionTypePatch = req.body
+    return await interactions_service.update_type(req.db, req.user, req.path_int("type_id"), name=b.name, color=b.color)
+
+
+@routes.patch("/api/interaction-types/{type_id}/statuses/{status_id}", body=StatusPatch, response=InteractionTypeOut)
+async def rename_status(req: ApiRequest) -> object:
+    """Rename a status of an event type (admin); its code and finality stay."""
+    b: StatusPatch = req.body
+    return await interactions_service.rename_status(req.db, req.user, req.path_int("type_id"),
+                                                    req.path_int("status_id"), b.name)
 
 @routes.get("/api/clients/{client_id}/interactions", query=ClientInteractionsQuery, response=Page[InteractionOut])
 async def list_for_client(req: ApiRequest) -> object:

@@ -144,6 +144,46 @@ async def add_status(db: Database, actor: Actor, type_id: int, status: StatusInp
     return kind
 
 
+
+async def update_type(
+    db: Database, actor: Actor, type_id: int, *, name: str | None = None, color: str | None = None,
+) -> InteractionType:
+    """Rename or recolour an event type (admin only); its code, which data and integrations name, stays."""
+    require_role(actor, Role.admin)
+    if name is None and color is None:
+        raise InvalidInput("give a name or a color")
+    title = clean_text(name, "name", 120, required=True) if name is not None else None
+    if color is not None and (not isinstance(color, str) or not _COLOR.fullmatch(color)):
+        raise InvalidInput("color must be #RRGGBB")
+    async with db.transaction() as s:
+        kind = await s.get(InteractionType, type_id) if fits_id(type_id) else None
+        if kind is None:
+            raise InteractionTypeNotFound()
+        kind.name = title if title is not None else kind.name
+        kind.color = color if color is not None else kind.color
+        await s.flush()
+        kind = await _reload_type(s, kind.id)
+    log.info("interaction_type.updated id=%s by=%s", type_id, actor.login)
+    return kind
+
+
+async def rename_status(db: Database, actor: Actor, type_id: int, status_id: int, name: str) -> InteractionType:
+    """Rename a status of an event type (admin only).
+
+    Its code and whether it is final stay: the events already in it keep their meaning.
+    """
+    require_role(actor, Role.admin)
+    title = clean_text(name, "name", 120, required=True)
+    async with db.transaction() as s:
+        status = await s.get(InteractionStatus, status_id) if fits_id(status_id) else None
+        if status is None or status.type_id != type_id:
+            raise InteractionTypeNotFound("no such status of this event type")
+        status.name = title
+        await s.flush()
+        kind = await _reload_type(s, type_id)
+    log.info("interaction_status.renamed type=%s status=%s by=%s", type_id, status_id, actor.login)
+    return kind
+
 async def resolve_status(
     s: AsyncSession, type_code: str, status_code: str | None, *, planned: bool
 ) -> tuple[InteractionType, InteractionStatus]:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 
 from crm_core.db import Database
 from crm_core.models import ClientKind, Interaction, InteractionStatus, InteractionType, Role, Team, User
@@ -104,10 +104,12 @@ async def mtz(db: Database, owner: Actor) -> int:
 
 @asynccontextmanager
 async def reference_data_restored(db: Database) -> AsyncIterator[None]:
-    """Undo event types and statuses a test adds: the fixtures keep reference tables between tests."""
+    """Undo what a test adds to or renames in event types and statuses: the fixtures keep reference tables between tests."""
     async with db.reading() as s:
         last_type = await s.scalar(select(func.coalesce(func.max(InteractionType.id), 0)))
         last_status = await s.scalar(select(func.coalesce(func.max(InteractionStatus.id), 0)))
+        types = (await s.execute(select(InteractionType.id, InteractionType.name, InteractionType.color))).all()
+        statuses = (await s.execute(select(InteractionStatus.id, InteractionStatus.name))).all()
     try:
         yield
     finally:
@@ -116,3 +118,7 @@ async def reference_data_restored(db: Database) -> AsyncIterator[None]:
             await s.execute(delete(Interaction).where(added))
             await s.execute(delete(InteractionStatus).where(InteractionStatus.id > last_status))
             await s.execute(delete(InteractionType).where(InteractionType.id > last_type))
+            for type_id, name, color in types:
+                await s.execute(update(InteractionType).where(InteractionType.id == type_id).values(name=name, color=color))
+            for status_id, name in statuses:
+                await s.execute(update(InteractionStatus).where(InteractionStatus.id == status_id).values(name=name))

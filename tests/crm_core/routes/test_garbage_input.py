@@ -44,6 +44,8 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/contacts/{contact_id}"): {"position": "Бухгалтер", "emails": ["m@romashka.ru"]},
     ("POST", "/api/interaction-types"): {"code": "webinar", "name": "Вебинар", "statuses": [{"code": "planned", "name": "План"}]},
     ("POST", "/api/interaction-types/{type_id}/statuses"): {"code": "moved", "name": "Перенесено"},
+    ("PATCH", "/api/interaction-types/{type_id}"): {"name": "Проба связи", "color": "#00897b"},
+    ("PATCH", "/api/interaction-types/{type_id}/statuses/{status_id}"): {"name": "Сделано"},
     ("POST", "/api/clients/{client_id}/interactions"): {"type": "meeting", "subject": "Встреча",
                                                         "planned_at": "2026-12-01T10:00:00+03:00", "contact_id": 1},
     ("PATCH", "/api/interactions/{interaction_id}"): {"status": "done", "done_at": "2026-12-01T11:00:00+03:00"},
@@ -78,7 +80,7 @@ async def _world(api) -> tuple[Any, dict[str, int]]:
     spare = await contacts_service.add_contact(api.db, admin, client.id, ContactInput(first_name="Ольга"))
     # DELETE gets a contact of its own, so the valid requests after it still find contact 1.
     ids = {"client_id": client.id, "contact_id": 1, "interaction_id": event.id, "appeal_id": appeal.id, "type_id": scratch.id,
-           "spare_contact_id": spare.id}
+           "status_id": scratch.statuses[0].id, "spare_contact_id": spare.id}
     return http, ids
 
 

@@ -28,6 +28,22 @@ async def _types_events_and_calendar(api) -> None:
     assert resp.status == 201 and [s["code"] for s in (await resp.json())["statuses"]] == ["planned", "done", "moved"]
     assert (await admin.post("/api/interaction-types/999999/statuses", json={"code": "x", "name": "x"})).status == 404
 
+    # Names and colours are the administrator's to change; codes and finality stay.
+    assert (await http.patch(f"/api/interaction-types/{meeting['id']}", json={"color": "#3949ab"})).status == 403
+    resp = await admin.patch(f"/api/interaction-types/{meeting['id']}", json={"name": "Встреча с клиентом", "color": "#3949ab"})
+    assert resp.status == 200, await resp.text()
+    renamed = await resp.json()
+    assert (renamed["code"], renamed["name"], renamed["color"]) == ("meeting", "Встреча с клиентом", "#3949ab")
+    done = next(s for s in meeting["statuses"] if s["code"] == "done")
+    resp = await admin.patch(f"/api/interaction-types/{meeting['id']}/statuses/{done['id']}", json={"name": "Состоялась"})
+    assert resp.status == 200, await resp.text()
+    assert [(s["code"], s["name"], s["is_final"]) for s in (await resp.json())["statuses"] if s["id"] == done["id"]] == [
+        ("done", "Состоялась", True)]
+    assert (await admin.patch(f"/api/interaction-types/{demo['id']}/statuses/{done['id']}", json={"name": "x"})).status == 404
+    assert (await admin.patch(f"/api/interaction-types/{meeting['id']}", json={"color": "blue"})).status == 422
+    assert (await admin.patch(f"/api/interaction-types/{meeting['id']}", json={})).status == 422
+    assert (await admin.patch(f"/api/interaction-types/{meeting['id']}/statuses/{done['id']}", json={"is_final": False})).status == 422
+
     client = await (await http.post("/api/clients", json={"name": "ООО «Ромашка»"})).json()
     resp = await http.post(f"/api/clients/{client['id']}/interactions", json={
         "type": "demo", "subject": "Показ CRM", "planned_at": "2026-12-01T11:00:00+03:00"})
