@@ -19,7 +19,7 @@ from crm_core.db import Database
 from crm_core.errors import ClientNotFound, ContactNotFound, InvalidInput, ServiceUnavailable
 from crm_core.models import Call, Client, Phone, utcnow
 from crm_core.phones import normalize_phone, phone_digits
-from crm_core.rights import Actor, client_scope
+from crm_core.rights import Actor, one_client_scope
 from crm_core.services.clients import fits_id, load_visible_client
 from crm_core.services.contacts import load_visible_contact
 
@@ -78,7 +78,7 @@ async def resolve_target(
         e164 = normalize_phone(phone, default_region)
         found = (await s.execute(
             select(Client.id, Client.name).join(Phone, Phone.client_id == Client.id)
-            .where(Phone.e164 == e164, client_scope(actor))
+            .where(Phone.e164 == e164, one_client_scope(actor))
         )).first()
         if found is None:
             # One answer for a number nobody has and for one of a client the actor may not see.
@@ -97,7 +97,7 @@ async def resolve_target(
             raise ClientNotFound()
         first = (await s.execute(
             select(Client.id, Client.name, Phone.e164).outerjoin(Phone, Phone.client_id == Client.id)
-            .where(Client.id == client_id, client_scope(actor)).order_by(Phone.id).limit(1)
+            .where(Client.id == client_id, one_client_scope(actor)).order_by(Phone.id).limit(1)
         )).first()
         if first is None:
             raise ClientNotFound()

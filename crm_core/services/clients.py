@@ -49,7 +49,7 @@ from crm_core.models import (
 )
 from crm_core.phones import digits_for_suffix_search, parse_phone, search_variants
 from crm_core.regions import client_timezone, parse_timezone
-from crm_core.rights import Actor, client_scope, require_role
+from crm_core.rights import Actor, client_scope, one_client_scope, require_role
 
 log = logging.getLogger(__name__)
 
@@ -287,7 +287,7 @@ async def load_visible_client(s: AsyncSession, actor: Actor, client_id: int, *, 
     """The client if ``actor`` may see it, else ClientNotFound (no hint that it exists)."""
     if not fits_id(client_id):
         raise ClientNotFound()
-    stmt = select(Client).where(Client.id == client_id, client_scope(actor))
+    stmt = select(Client).where(Client.id == client_id, one_client_scope(actor))
     if with_phones:
         stmt = stmt.options(selectinload(Client.phones))
     client = (await s.execute(stmt)).scalar_one_or_none()

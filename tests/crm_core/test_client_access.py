@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from crm_core.errors import ClientNotFound, InvalidInput
-from crm_core.models import ClientAccess, utcnow
+from crm_core.models import Client, ClientAccess, utcnow
+from crm_core.rights import client_scope, one_client_scope
 from crm_core.services import clients as clients_service
 from crm_core.services.client_access import grant_client_access, hand_client_to, hand_number_to
-from crm_core.services.interactions import InteractionInput, create_interaction
+from crm_core.services.interactions import InteractionInput, create_interaction, update_interaction
 from tests.crm_core.crm_world import build_world, kovalenko_fop, mtz, romashka
 
 FORTNIGHT = 14 * 24 * 3600.0
@@ -115,3 +116,35 @@ async def test_bad_grants_are_refused(db) -> None:
         await grant_client_access(db, w.ivanova.user_id, client_id, until=now, reason="curiosity", now=now)
     with pytest.raises(InvalidInput, match="client_id"):
         await grant_client_access(db, w.ivanova.user_id, 2**40, until=now, reason="call", now=now)
+
+
+async def test_the_list_rule_and_the_one_client_rule_are_the_same_rule(db) -> None:
+    """client_scope (lists) and one_client_scope (a card, a click) are shaped differently for speed only."""
+    w = await build_world(db)
+    now = utcnow()
+    own = await romashka(db, w.ivanova)
+    handed = await mtz(db, w.petrov)
+    lapsed = await kovalenko_fop(db, w.kovalenko)
+    planned = await clients_service.create_client(db, w.kovalenko, clients_service.ClientInput(
+        name="ТОВ «Карпати»", region="Львівська область", phones=[clients_service.PhoneInput("+380 32 123 45 67")]))
+    done = await clients_service.create_client(db, w.petrov, clients_service.ClientInput(
+        name="ЧУП «Белсад»", region="Минск", phones=[clients_service.PhoneInput("+375 17 123-45-67")]))
+    await hand_client_to(db, w.ivanova.user_id, handed, seconds=FORTNIGHT, reason="call", now=now)
+    await grant_client_access(db, w.ivanova.user_id, lapsed, until=now - timedelta(minutes=1), reason="preview",
+                              now=now - timedelta(days=14))
+    await create_interaction(db, w.admin, planned.id, InteractionInput(
+        type_code="outgoing_call", subject="Передзвонити", planned_at=now + timedelta(days=2), user_id=w.ivanova.user_id))
+    closed = await create_interaction(db, w.sales_sup, done.id, InteractionInput(
+        type_code="outgoing_call", subject="Перезвонить", planned_at=now - timedelta(days=1), user_id=w.ivanova.user_id))
+    await update_interaction(db, w.sales_sup, closed.id, {"status_code": "done"})
+    seen = {}
+    for name in ("ivanova", "petrov", "kovalenko", "sales_sup", "kyiv_sup", "admin"):
+        actor = getattr(w, name)
+        async with db.reading() as s:
+            listed = set((await s.scalars(select(Client.id).where(client_scope(actor)))).all())
+            one_by_one = {cid for cid in (own, handed, lapsed, planned.id, done.id)
+                          if await s.scalar(select(Client.id).where(Client.id == cid, one_client_scope(actor)))}
+        assert listed == one_by_one, name
+        seen[name] = listed
+    assert seen["ivanova"] == {own, handed, planned.id}
+    assert seen["kyiv_sup"] == {lapsed, planned.id} and seen["admin"] == {own, handed, lapsed, planned.id, done.id}
