@@ -21,6 +21,15 @@ from tests.operator_tui.conftest import Zvonar, desk, log_in, wait_for
 ALL_DAY = {"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}
 
 
+async def _preview_opened(pilot, app, login: str):  # type: ignore[no-untyped-def]
+    """Log in on the desk, wait for the link, and ask for the first preview card (F8); the desk screen."""
+    await log_in(pilot, login)
+    await wait_for(pilot, lambda: app.desk is not None, what="the desk")
+    screen = app.desk
+    await wait_for(pilot, lambda: screen.state.link.state == "online", what="online")
+    await pilot.press("f8")
+    return screen
+
 async def test_preview_skip_accept_call_and_campaign_disposition(zvonar: Zvonar, tmp_path: Path) -> None:
     op = await zvonar.user("ivanova", endpoint="101")
     sup_user = await zvonar.user("smirnova", role="supervisor")
@@ -38,11 +47,7 @@ async def test_preview_skip_accept_call_and_campaign_disposition(zvonar: Zvonar,
 
     app = desk(zvonar.base_url, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await log_in(pilot, "ivanova")
-        await wait_for(pilot, lambda: app.desk is not None, what="the desk")
-        screen = app.desk
-        await wait_for(pilot, lambda: screen.state.link.state == "online", what="online")
-        await pilot.press("f8")
+        screen = await _preview_opened(pilot, app, "ivanova")
         await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen) and app.screen.lead is not None,
                        what="the first card")
         preview: PreviewScreen = app.screen  # type: ignore[assignment]
@@ -92,11 +97,7 @@ async def test_a_preview_card_of_a_colleagues_client_opens_and_its_wrap_up_is_sa
 
     app = desk(zvonar.base_url, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await log_in(pilot, "ivanova")
-        await wait_for(pilot, lambda: app.desk is not None, what="the desk")
-        screen = app.desk
-        await wait_for(pilot, lambda: screen.state.link.state == "online", what="online")
-        await pilot.press("f8")
+        screen = await _preview_opened(pilot, app, "ivanova")
         await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen) and app.screen.lead is not None
                        and app.screen.query_one("#preview-card").view is not None, what="the card")
         assert app.screen.query_one("#preview-card").view.title == "ООО «Ромашка»"  # type: ignore[attr-defined]
