@@ -10,7 +10,7 @@ sees their team's; an admin sees all. Besides, a user sees:
   campaign call, a contact a supervisor handed over to them: переадресация).
 
 Every read and write path (card, list, search, history, calendar, scripts) filters
-through ``client_scope``.
+through ``client_scope``, or ``one_client_scope`` (the same rule) where it reads one client.
 """
 
 from __future__ import annotations
