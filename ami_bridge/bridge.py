@@ -84,8 +84,11 @@ class AmiBridge:
 
     async def stop(self) -> None:
         await self.conn.close()
-        for task in [*self._pops, *([self._ticker] if self._ticker else [])]:
+        stopping = [*self._pops, *([self._ticker] if self._ticker else [])]
+        for task in stopping:
             task.cancel()
+        # Waited for: a pop writes to the store, which the app closes right after the bridge.
+        await asyncio.gather(*stopping, return_exceptions=True)
         self._ticker = None
         if self._worker is not None:
             self._updates.put_nowait(None)

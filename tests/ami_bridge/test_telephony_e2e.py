@@ -176,6 +176,7 @@ async def test_the_agents_phone_rings_while_the_store_is_busy_writing(phones: Ph
     team = await users.ensure_team(phones.db, "Отдел продаж")
     uid, http = await phones.login("ivanova", Role.operator, "101", team)
     client_id = await _client_of(phones.db, uid, "ООО «Ромашка»", ROMASHKA)
+    sub = await phones.bus.subscribe(["call.ended"])
     async with _call_rows_held(phones.db):
         click = asyncio.create_task(http.post("/api/calls", json={"phone": "8 (916) 123-45-67"}))
         assert await _agent_channel_up(phones, "101"), "the Originate waited for the store's writer"
@@ -188,6 +189,8 @@ async def test_the_agents_phone_rings_while_the_store_is_busy_writing(phones: Ph
     assert row is not None
     assert (row.action_id, row.client_id, row.requested_by_id, row.agent_extension) == (
         placed["action_id"], client_id, uid, "101")
+    ended, _ = await _wait_for(sub, "call.ended", action_id=placed["action_id"])
+    assert ended.payload["call_db_id"] == row.id and ended.payload["outcome"] == "answered"
 
 
 async def test_a_call_row_the_store_refuses_after_the_originate_does_not_fail_the_click(
