@@ -123,8 +123,8 @@ async def test_click_to_call_rings_the_agent_then_the_client_and_lands_in_histor
 
 
 @asynccontextmanager
-async def _call_rows_held(db: Database) -> AsyncIterator[None]:
-    """Another transaction keeps every insert into calls waiting: SQLite's write lock, a SHARE lock on PostgreSQL."""
+async def _call_rows_held(db: Database, table: str = "calls") -> AsyncIterator[None]:
+    """Another transaction keeps every insert into ``table`` waiting: SQLite's write lock, a SHARE lock on PostgreSQL."""
     taken, release = asyncio.Event(), asyncio.Event()
 
     async def hold() -> None:
@@ -132,7 +132,7 @@ async def _call_rows_held(db: Database) -> AsyncIterator[None]:
             if db.is_sqlite:
                 await db.write_lock(s)
             else:
-                await s.execute(text("LOCK TABLE calls IN SHARE MODE"))
+                await s.execute(text(f"LOCK TABLE {table} IN SHARE MODE"))
             taken.set()
             await release.wait()
 
@@ -291,6 +291,29 @@ async def test_the_agent_rung_for_a_colleagues_client_may_open_the_card(phones: 
     assert note.status == 201, await note.text()
     assert (await bystander.get(f"/api/clients/{client_id}")).status == 404, "nobody else gains anything"
     await ws.close()
+
+
+async def test_stopping_the_bridge_waits_for_the_screen_pops_it_cancels(phones: Phones) -> None:
+    """The app closes the store right after the bridge: no pop may still be writing to it by then."""
+    team = await users.ensure_team(phones.db, "Отдел продаж")
+    await phones.login("ivanova", Role.operator, "101", team)
+    owner_uid, _ = await phones.login("kovalenko", Role.operator, "102", team)
+    await _client_of(phones.db, owner_uid, "ООО «Ромашка»", ROMASHKA)
+    bridge = phones.app[BRIDGE_KEY]
+    async with _call_rows_held(phones.db, "client_access"):
+        phones.app[SIM_KEY].inject_inbound_call("79161234567", "Иван Петров", "74951234567", patience_seconds=120)  # type: ignore[attr-defined]
+        for _ in range(500):
+            if bridge._pops:
+                break
+            await asyncio.sleep(0.01)
+        pops = set(bridge._pops)
+        assert pops, "a pop waiting on the store"
+        stopping = asyncio.create_task(bridge.stop())
+        pops_done_when_stopped: list[bool] = []
+        stopping.add_done_callback(lambda _: pops_done_when_stopped.append(all(task.done() for task in pops)))
+        await asyncio.sleep(0.3)
+    await stopping
+    assert pops_done_when_stopped == [True]
 
 async def test_unknown_number_pops_a_new_client_form(phones: Phones) -> None:
     team = await users.ensure_team(phones.db, "Отдел продаж")
