@@ -27,7 +27,7 @@ from crm_core.db import Database
 from crm_core.models import User, utcnow
 from crm_core.services import users as users_service
 from crm_core.services.calls import CallRecord, record_finished_call
-from crm_core.services.client_access import hand_number_to
+from crm_core.services.client_access import DEFAULT_ACCESS_DAYS, hand_number_to
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class BridgeConfig:
     resync_timeout: float = 10.0
     wrapup_seconds: float = 5.0
     # A user rung for a call with a colleague's client may see that client this long (crm_core.rights).
-    call_access_seconds: float = 14 * 24 * 3600.0
+    call_access_seconds: float = DEFAULT_ACCESS_DAYS * 86400.0
 
 
 class AmiBridge:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from crm_core.services.client_access import DEFAULT_ACCESS_DAYS
 from dialer.owners import new_owner_id
 
 
@@ -56,7 +57,7 @@ class DialerConfig:
     # Rolling window of the plain dials/answered/abandoned figures and of the pacing cap.
     window_seconds: float = 1800.0
     # An operator shown a colleague's client on a preview card may see that client this long (crm_core.rights).
-    call_access_seconds: float = 14 * 24 * 3600.0
+    call_access_seconds: float = DEFAULT_ACCESS_DAYS * 86400.0
 
     def with_owner(self) -> DialerConfig:
         """This config with an owner id (a fresh one unless set)."""

@@ -17,6 +17,7 @@ from pydantic_settings import (
 )
 
 from crm_core.passwords import DEFAULT_HASHING, MIN_MEMORY_KIB_PER_LANE, PasswordHashing
+from crm_core.services.client_access import DEFAULT_ACCESS_DAYS
 
 
 class AmiSettings(BaseModel):
@@ -72,7 +73,7 @@ class RightsSettings(BaseModel):
     # A colleague's client the PBX put through to a user (an inbound queue, a campaign) or the
     # dialer showed them stays visible to that user this long: the call, the wrap-up, the
     # callback. 0: only one's own clients, even on a call (the card then does not open).
-    call_access_days: float = Field(14.0, ge=0, le=365)
+    call_access_days: float = Field(DEFAULT_ACCESS_DAYS, ge=0, le=365)
 
 
 class HttpSettings(BaseModel):

@@ -20,6 +20,8 @@ from crm_core.services.clients import fits_id
 log = logging.getLogger(__name__)
 
 ACCESS_REASONS = ("call", "preview")
+# How long a client handed to a user by a call stays visible to them, unless settings say otherwise.
+DEFAULT_ACCESS_DAYS = 14.0
 _COLUMNS = ["user_id", "client_id", "until", "reason", "granted_at"]
 
 
