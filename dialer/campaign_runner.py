@@ -111,6 +111,8 @@ class CampaignRun:
         self.zones: set[str | None] = set()
         self.zones_at = float("-inf")
         self.logged_in: dict[str, str] = {}  # endpoint -> queue interface we put into the queue
+        # Queues the campaign left while paused: (queue, endpoint -> interface, the calls placed into it).
+        self.left_queues: list[tuple[str, dict[str, str], set[str]]] = []
         self.synced_agents: tuple[int, ...] | None = None  # the assignment last put into the queue
         self.phones: dict[str, reads.AgentPhone] = {}  # endpoint -> the assigned operator on it
         self.phones_for: tuple[int, ...] | None = None
@@ -236,6 +238,9 @@ class Dialer:
             if run.shared:
                 await self.figures.left(run, self._now())
             if not run.handed_over:
+                if run.draining:  # stopped while its calls rang: they have ended now
+                    await self._logout_agents(run, set(run.logged_in))
+                await self._leave_old_queues(run, now=True)
                 try:
                     await campaign_dialers.release(self.db, run.info.id, self.owner)
                 except Exception:  # the lease then lapses by itself
@@ -384,6 +389,13 @@ class Dialer:
         if info.retry_rules != previous.retry_rules:
             run.set_rules(info)
         run.window.cap, run.window.lines_per_agent = info.abandon_cap, info.lines_per_agent
+        if info.queue != previous.queue:
+            # Its operators join the new queue when it runs again; they leave the old one once
+            # the calls placed into it have ended (a client answering there must find them).
+            if run.logged_in:
+                run.left_queues.append((previous.queue, run.logged_in, set(run.live.calls)))
+            run.logged_in = {}
+            run.synced_agents = None
         if info.state != previous.state:
             log.info("dialer.campaign.state campaign_id=%s state=%s previous=%s", info.id, info.state, previous.state)
             run.unannounced.append((previous.state, info.state, self._now()))
@@ -392,11 +404,14 @@ class Dialer:
                 await self._wind_down(run)
 
     async def _wind_down(self, run: CampaignRun) -> None:
-        """A stopped campaign: give back the cards being read, take its agents out of the queue."""
+        """A stopped campaign: give back the cards being read; its agents leave the queue once its calls have ended.
+
+        A client who answers a call placed before the stop must still find an operator:
+        an empty queue would make the answer an abandon (and hold the number 72 hours).
+        """
         now = utcnow()
         for key in [k for k in self.holds if k[0] == run.info.id]:
             await self._release_hold(key, now)
-        await self._logout_agents(run, set(run.logged_in))
         run.synced_agents = None
 
     async def _announce(self, run: CampaignRun, t: float, *, now: bool = False) -> None:
@@ -438,19 +453,32 @@ class Dialer:
                 log.warning("dialer.agent_login_failed campaign_id=%s endpoint=%s error=%s", run.info.id, endpoint, exc)
         await self._logout_agents(run, set(run.logged_in) - set(wanted))
 
-    async def _logout_agents(self, run: CampaignRun, endpoints: set[str]) -> None:
+    async def _logout_agents(self, run: CampaignRun, endpoints: set[str],
+                             queue: str | None = None, logged_in: dict[str, str] | None = None) -> None:
+        """Take ``endpoints`` out of the campaign's queue (or of ``queue``, one it left, with its ``logged_in``)."""
+        queue = queue or run.info.queue
+        members = run.logged_in if logged_in is None else logged_in
         for endpoint in sorted(endpoints):
-            interface = run.logged_in.pop(endpoint, None)
+            interface = members.pop(endpoint, None)
             if interface is None:
                 continue
             # Another running campaign of this queue still wants the agent there.
-            if any(r is not run and not r.draining and r.info.queue == run.info.queue and endpoint in r.logged_in
+            if any(r is not run and not r.draining and r.info.queue == queue and endpoint in r.logged_in
                    for r in self.runs.values()):
                 continue
             try:
-                await send_queue_logout(self.bridge.conn, run.info.queue, interface)
+                await send_queue_logout(self.bridge.conn, queue, interface)
             except (AmiError, InvalidQueueField, QueueActionError) as exc:
                 log.warning("dialer.agent_logout_failed campaign_id=%s endpoint=%s error=%s", run.info.id, endpoint, exc)
+
+    async def _leave_old_queues(self, run: CampaignRun, *, now: bool = False) -> None:
+        """Take the operators out of the queues the campaign left, once the calls placed into each have ended."""
+        for entry in list(run.left_queues):
+            queue, members, calls = entry
+            if now or not calls & run.live.calls.keys():
+                run.left_queues.remove(entry)
+                back = set(run.logged_in) if queue == run.info.queue else set()  # changed back to it meanwhile
+                await self._logout_agents(run, set(members) - back, queue, members)
 
     def agents_seen(self) -> list[AgentSeen]:
         """Every queue agent the bridge knows, with the seconds it has been in its state."""
@@ -479,6 +507,8 @@ class Dialer:
                 log.exception("dialer.tick_failed campaign_id=%s", run.info.id)
             if (run.draining or run.handed_over) and not run.live.calls:
                 if not run.handed_over:
+                    await self._logout_agents(run, set(run.logged_in))
+                    await self._leave_old_queues(run, now=True)
                     await self._announce(run, self._now(), now=True)
                     await self.figures.publish(run, self._now(), final=True)
                     await campaign_dialers.release(self.db, run.info.id, self.owner)
@@ -505,6 +535,8 @@ class Dialer:
         await self._announce(run, t)
         if t - run.last_stats >= self.config.stats_seconds:
             await self.figures.publish(run, t)
+        if run.left_queues:
+            await self._leave_old_queues(run)
         if run.info.state == "running" and run.synced_agents != run.info.agents:
             await self._sync_agents(run)
         if run.info.state != "running" or run.info.mode == "preview" or not self.bridge.conn.connected:

@@ -60,8 +60,11 @@ async def make_rig(db: Database) -> AsyncIterator[Callable[..., Awaitable[Rig]]]
     started: list[Rig] = []
 
     async def make(clients: dict[str, ClientBehaviour], time_scale: float = 0.1,
-                   agents: dict[str, AgentBehaviour] = AGENTS) -> Rig:
-        sim, record = await start_sim(sim_config(clients, agents, time_scale=time_scale))
+                   agents: dict[str, AgentBehaviour] = AGENTS, more_queues: tuple[str, ...] = ()) -> Rig:
+        config = sim_config(clients, agents, time_scale=time_scale)
+        [queue] = config.queues
+        config = replace(config, queues=(queue, *(replace(queue, name=name) for name in more_queues)))
+        sim, record = await start_sim(config)
         host, port = sim.address  # type: ignore[misc]
         bus = InProcessBus()
         conn = AmiConnection(host, port, "zvonar", "zvonar", ping_interval=5.0, action_timeout=5.0)
@@ -211,6 +214,70 @@ async def test_pause_resume_and_stop_are_honoured_within_a_second(make_rig, db: 
     assert [s["state"] for s in states] == ["running", "paused", "running", "stopped"]
     assert [s["previous_state"] for s in states] == [None, "running", "paused", "running"]
     assert len(stats) >= 10 and stats[-1]["state"] == "stopped" and stats[-1]["day_dials"] == len(attempts)
+
+
+async def test_a_client_who_answers_after_the_stop_still_reaches_an_operator(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
+    """Stop places nothing more, but the call already ringing is answered by an operator, not an empty queue.
+
+    Emptying the queue at once would turn that answer into an abandon: counted against the
+    cap, an apology for the client, and the number held for 72 hours.
+    """
+    phone = "+79161115555"
+    open_zone, _, hours = hours_open_in_one_zone(utcnow())
+    # The client's phone rings 6 simulated seconds (3 s here) before the answer.
+    rig = await make_rig({phone.lstrip("+"): ClientBehaviour("answer", ring_seconds=6.0, talk_seconds=3.0)},
+                         time_scale=0.5, agents={"101": AgentBehaviour(answer_after=0.3, talk_seconds=None)})
+    setup = await make_campaign(db, mode="progressive", hours=hours, script=False, endpoints=("101",),
+                                clients=[("ООО «Ромашка»", phone, open_zone)])
+    await rig.dialer.start()
+    await wait_for(lambda: len(rig.record.calls) == 1, 10.0, "the call")
+    await campaigns_service.stop(db, setup.supervisor, setup.campaign_id)
+    await asyncio.sleep(0.5)  # the dialer has seen the stop (it polls every 0.05 s)
+    assert rig.dialer.runs[setup.campaign_id].info.state == "stopped"
+    assert [m["Interface"] for m in rig.sim.queue_members("campaign")] == ["PJSIP/101"], "the operator stays while it rings"
+
+    await wait_for(lambda: setup.campaign_id not in rig.dialer.runs, 20.0, "the stopped campaign's call to end")
+    [attempt] = await attempts_of(db, setup.campaign_id)
+    lead = (await leads_of(db, setup.campaign_id))[phone]
+    assert attempt.outcome == "answered" and attempt.agent_id == setup.operators["101"]
+    assert rig.record.abandons == [] and lead.abandon_hold_until is None
+    assert rig.sim.queue_members("campaign") == [], "then the operator leaves the stopped campaign's queue"
+
+
+async def test_a_queue_changed_while_paused_is_joined_on_resume_and_the_old_one_left_after_its_calls(
+        make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
+    """The supervisor pauses, moves the campaign to another queue and resumes while a call still rings in the old one.
+
+    On resume the operators join the new queue and dialing goes on there; they stay in the
+    old queue until the call placed into it has ended, so its client reaches an operator.
+    """
+    answering = "+79161116601"
+    open_zone, _, hours = hours_open_in_one_zone(utcnow())
+    rig = await make_rig({answering.lstrip("+"): ClientBehaviour("answer", ring_seconds=6.0, talk_seconds=3.0)},
+                         time_scale=0.5, agents={"101": AgentBehaviour(answer_after=0.3, talk_seconds=None)},
+                         more_queues=("sales2",))
+    later = [f"+7916111660{i}" for i in range(2, 6)]  # nobody answers these
+    setup = await make_campaign(db, mode="progressive", hours=hours, script=False, endpoints=("101",),
+                                clients=[("ООО «Ромашка»", answering, open_zone),
+                                         *((f"ИП Коваленко {i}", p, open_zone) for i, p in enumerate(later))])
+    await rig.dialer.start()
+    await wait_for(lambda: len(rig.record.calls) == 1, 10.0, "the first call")
+
+    def members(queue: str) -> list[str]:
+        return [m["Interface"] for m in rig.sim.queue_members(queue)]
+
+    await campaigns_service.pause(db, setup.supervisor, setup.campaign_id)
+    await campaigns_service.update_campaign(db, setup.supervisor, setup.campaign_id, {"queue": "sales2"})
+    await campaigns_service.resume(db, setup.supervisor, setup.campaign_id)
+    await wait_for(lambda: members("sales2") == ["PJSIP/101"], 2.0, "the operator in the new queue")
+    assert members("campaign") == ["PJSIP/101"], "still in the old queue while its call rings"
+
+    await wait_for(lambda: len(rig.record.calls) >= 2, 15.0, "dialing on in the new queue")
+    [first, *_] = sorted(await attempts_of(db, setup.campaign_id), key=lambda a: a.id)
+    assert first.phone_e164 == answering and first.outcome == "answered" and first.agent_id == setup.operators["101"]
+    assert rig.record.abandons == []
+    await wait_for(lambda: members("campaign") == [], 2.0, "the operator out of the old queue")
+    assert members("sales2") == ["PJSIP/101"]
 
 
 async def test_a_lead_pinned_to_an_operator_rings_that_operator_first(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
