@@ -242,6 +242,12 @@ class LeadOnDnc(LeaseLost):
     code = "lead_on_dnc"
 
 
+class OutsideCallingHours(LeaseLost):
+    """The client's calling hours are over (or the campaign's hours changed): not dialled; the lead waits for them."""
+
+    code = "outside_calling_hours"
+
+
 class UnknownDisposition(InvalidInput):
     """No such disposition code in this campaign."""
 

@@ -23,6 +23,7 @@ from crm_core.errors import (
     Forbidden,
     InvalidInput,
     LeadNotFound,
+    OutsideCallingHours,
     ServiceUnavailable,
 )
 from crm_core.db import Database
@@ -122,11 +123,7 @@ async def next_card(db: Database, dialer: Dialer | None, actor: Actor, campaign_
         return await _card(d, info, hold.lead)
     d.holds.pop(key, None)
     now = _utcnow()
-    try:
-        hours = windows.CallingHours.from_json(info.hours or None)
-    except InvalidInput:
-        return None
-    zones = windows.open_zones(hours, await leads_service.lead_zones(d.db, campaign_id), now)
+    zones = await _open_zones(d.db, info, now)
     if not zones:
         return None
     leased = await leads_service.lease_leads(d.db, campaign_id, d.owner, now, 1, d.config.preview_lease_seconds, zones,
@@ -151,11 +148,30 @@ def _held(dialer: Dialer, actor: Actor, campaign_id: int, lead_id: int) -> Previ
     return hold
 
 
+async def _open_zones(db: Database, info: CampaignInfo, now: datetime) -> set[str | None]:
+    """The campaign's lead zones where its calling hours are open now (none if its hours do not parse)."""
+    try:
+        hours = windows.CallingHours.from_json(info.hours or None)
+    except InvalidInput:
+        return set()
+    return windows.open_zones(hours, await leads_service.lead_zones(db, info.id), now)
+
+
 async def accept(db: Database, dialer: Dialer | None, actor: Actor, campaign_id: int, lead_id: int) -> PlacedPreview:
-    """Call the card's client: the operator's phone rings first, then the client's."""
-    await _assigned(db, actor, campaign_id)
+    """Call the card's client: the operator's phone rings first, then the client's.
+
+    The calling window is checked again here, as the DNC list is: a card may be read for
+    minutes, and the client's hours may end (or the supervisor change them) meanwhile.
+    """
+    info = await _assigned(db, actor, campaign_id)
     d = _need(dialer)
     hold = _held(d, actor, campaign_id, lead_id)
+    now = _utcnow()
+    if hold.lead.timezone not in await _open_zones(d.db, info, now):
+        d.holds.pop((campaign_id, actor.user_id), None)
+        await leads_service.release_lead(d.db, lead_id, d.owner, now)
+        log.info("dialer.preview.outside_hours campaign_id=%s lead_id=%s user_id=%s", campaign_id, lead_id, actor.user_id)
+        raise OutsideCallingHours("the client's calling hours are over; the card is given back until they open")
     async with d.db.reading() as s:
         endpoint = await s.scalar(select(User.phone_endpoint).where(User.id == actor.user_id))
     if not endpoint:

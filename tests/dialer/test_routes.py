@@ -153,6 +153,31 @@ async def test_preview_card_skip_accept_and_disposition(desk: Desk) -> None:
     assert (stats["day_dials"], stats["day_answered"], stats["day_abandoned"]) == (1, 1, 0), "a skipped card is no dial"
 
 
+async def test_a_card_read_until_the_calling_hours_ended_is_given_back_not_dialled(desk: Desk) -> None:
+    """Accept checks the window again, as it checks the DNC list: a card may be read for minutes."""
+    ivanova, supervisor, base = desk.http["ivanova"], desk.http["smirnova"], f"/api/campaigns/{desk.campaign_id}"
+    card = (await (await ivanova.post(f"{base}/preview/next")).json())["card"]
+    assert card is not None
+    today = utcnow().date()
+    # Today (and the days either side, for every zone's today) becomes a holiday while she reads.
+    shut = {**ALL_DAY, "holidays": [(today + timedelta(days=d)).isoformat() for d in (-1, 0, 1)]}
+    resp = await supervisor.patch(base, json={"hours": shut})
+    assert resp.status == 200, await resp.text()
+
+    resp = await ivanova.post(f"{base}/preview/{card['lead_id']}/accept")
+    assert resp.status == 409 and (await resp.json())["error"]["code"] == "outside_calling_hours"
+    async with desk.db.reading() as s:
+        lead = await s.get(Lead, card["lead_id"])
+        attempts = (await s.execute(select(Attempt).where(Attempt.lead_id == card["lead_id"]))).scalars().all()
+    assert attempts == [] and (lead.state, lead.attempts, lead.lease_owner) == ("ready", 0, None)
+    assert (await (await ivanova.post(f"{base}/preview/next")).json())["card"] is None
+
+    resp = await supervisor.patch(base, json={"hours": ALL_DAY})
+    assert resp.status == 200, await resp.text()
+    again = (await (await ivanova.post(f"{base}/preview/next")).json())["card"]
+    assert again is not None and again["attempts"] == 0, "the lead waits for the hours, nothing spent"
+
+
 async def test_pacing_limits_and_preview_cards_only_for_whom_they_are(desk: Desk) -> None:
     url = f"/api/campaigns/{desk.campaign_id}/pacing"
     resp = await desk.http["smirnova"].patch(url, json={"lines_per_agent": 2, "max_lines": 10})
