@@ -7,13 +7,15 @@ minutes after it arrived), into the running hot campaign of the client's team (e
 of no team; the oldest). The dialer leases it first (``lease_leads`` orders by priority,
 then due time).
 
-Escalation (the Bitrix24 flow of ../shared/PRODUCT.md): a hot lead still waiting past its
+Escalation (the Bitrix24 flow of ../shared/PRODUCT.md): a hot lead nobody called back by its
 due time goes to another operator of the campaign's team, chosen here (pure): not the
 one it was pinned to, nor the client's responsible who let it lapse; agents of the
 campaign first, then the one holding the fewest hot leads, then the lowest id. The lead is
 pinned to them and due again in 10 minutes; a "primary" client (the card the appeal
-created) is reassigned to them with a history row. A lead whose client's calling window is
-shut is not escalated (nobody could have dialled it); it waits at the top of the list.
+created) is reassigned to them with a history row. A lead called back keeps its owner,
+whatever came of the call: it waits on its retry or on the operator's personal callback. A
+lead whose client's calling window is shut is not escalated (nobody could have dialled it);
+it waits at the top of the list.
 ``escalate_overdue`` is the edge the runner calls every few seconds for the campaigns it
 paces; it returns what it did, for the bus.
 """

@@ -10,13 +10,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.db import Database
 from crm_core.errors import AppealNotFound, InvalidInput
 from crm_core.models import (
     Appeal,
+    Attempt,
     Campaign,
     CampaignAgent,
     CampaignList,
@@ -168,16 +169,32 @@ class AgentCandidate:
     hot_leads: int
 
 
+def _lapsed(now: datetime) -> list[ColumnElement[bool]]:
+    """A hot lead whose 10-minute promise was broken: waiting past its due time, nobody has called it since the appeal.
+
+    Any call counts, whatever came of it: the lead then waits on the retry rule or on the
+    operator's personal callback, and taking it away would only bounce it round the team.
+    Since the appeal, not since the last escalation: only a lead nobody called is ever
+    escalated, so no call can fall between the two, and the appeal's time is stored already.
+    The conditions read Lead and Appeal (joined on ``Lead.appeal_id``).
+    """
+    # A preview skip leaves an attempt row but places no call.
+    called = exists().where(Attempt.lead_id == Lead.id, Attempt.started_at >= Appeal.created_at,
+                            or_(Attempt.outcome.is_(None), Attempt.outcome != "skipped"))
+    return [Lead.state == "ready", Lead.due_by < now, ~called]
+
+
 async def overdue_hot_leads(db: Database, now: datetime) -> list[OverdueHotLead]:
-    """Hot leads of running campaigns still waiting (ready) past their due time, most overdue first."""
+    """Hot leads of running campaigns nobody called back by their due time (``_lapsed``), most overdue first."""
     check_now(now)
     async with db.reading() as s:
         rows = await s.execute(
             select(Lead.id, Lead.campaign_id, Campaign.team_id, Lead.appeal_id, Lead.client_id, Client.responsible_id,
                    Lead.agent_id, Lead.due_by, Lead.timezone)
+            .join(Appeal, Appeal.id == Lead.appeal_id)
             .join(Campaign, Campaign.id == Lead.campaign_id)
             .join(Client, Client.id == Lead.client_id)
-            .where(Lead.appeal_id.is_not(None), Lead.state == "ready", Lead.due_by < now, Campaign.state == "running")
+            .where(*_lapsed(now), Campaign.state == "running")
             .order_by(Lead.due_by, Lead.id)
         )
         return [OverdueHotLead(*row) for row in rows]
@@ -207,14 +224,15 @@ async def escalate_hot_lead(
 
     A "primary" client (the card the appeal created) is reassigned to them too, with a
     history row in the supervisor's (the campaign's creator's) name. None if the lead is
-    no longer waiting and overdue (someone took it meanwhile).
+    no longer lapsed (``_lapsed``: someone took it or called meanwhile).
     """
     check_now(now)
     check_aware(due_by, "due_by")
     async with db.transaction() as s:
         await db.write_lock(s)
         lead = await lock_lead(s, lead_id)
-        if lead is None or lead.appeal_id is None or lead.state != "ready" or lead.due_by is None or lead.due_by >= now:
+        if lead is None or await s.scalar(select(Lead.id).join(Appeal, Appeal.id == Lead.appeal_id)
+                                          .where(Lead.id == lead.id, *_lapsed(now))) is None:
             return None
         user = await s.get(User, to_user_id) if fits_id(to_user_id) else None
         if user is None or not user.is_active:

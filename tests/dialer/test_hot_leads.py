@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from crm_core.db import Database
-from crm_core.models import Appeal, ClientReassignment, Lead
+from crm_core.models import Appeal, Client, ClientReassignment, Lead
 from crm_core.services import appeals as appeals_service
 from crm_core.services import campaigns as campaigns_service
 from crm_core.services import hot_lead_store
 from crm_core.services import leads as leads_service
 from crm_core.services.appeals import AppealInput, NewClientInput
 from crm_core.services.hot_lead_store import AgentCandidate, OverdueHotLead
+from crm_core.rights import Actor
 from dialer.hot_leads import HOT_PRIORITY, choose_escalation_agent, dialable_now, escalate_overdue, plan_escalations
-from tests.crm_core.campaign_world import MONDAY_NOON_MSK, campaign_world
+from dialer.retries import RetryRules, after_outcome
+from tests.crm_core.campaign_world import MONDAY_NOON_MSK, CampaignWorld, campaign_world
 
 NOW = MONDAY_NOON_MSK
+MOSCOW_OPEN = {"Europe/Moscow"}
 
 
 def test_the_escalation_goes_to_an_agent_of_the_campaign_with_the_fewest_hot_leads() -> None:
@@ -95,3 +98,128 @@ async def test_no_running_hot_campaign_no_hot_lead(db: Database) -> None:
         lead = (await s.execute(select(Lead).where(Lead.appeal_id == appeal.id))).scalar_one()
     # The client's number was already a list lead: that lead became the hot one.
     assert (lead.id, lead.priority, lead.list_id is not None) == (1, HOT_PRIORITY, True)
+
+
+# --- a hot lead called back in time keeps its owner ------------------------------------------------
+
+
+async def _hot_appeal(db: Database, by: Actor, name: str, phone: str) -> int:
+    """A Moscow caller new to the base asks for a call back at NOW; the id of the hot lead it made."""
+    appeal = await appeals_service.create_appeal(db, by, AppealInput(
+        purpose="Перезвоните, хочу узнать цены", callback_requested=True, channel_code="website",
+        new_client=NewClientInput(name=name, phone=phone, region="Москва")), now=NOW)
+    async with db.reading() as s:
+        return (await s.execute(select(Lead.id).where(Lead.appeal_id == appeal.id))).scalar_one()
+
+
+async def _call(
+    db: Database, cw: CampaignWorld, lead_id: int, action_id: str, at: datetime, outcome: str,
+    agent_id: int | None = None,
+) -> datetime | None:
+    """The dialer calls the lead at ``at``; the outcome a minute later, under the default retry rules. The next try."""
+    [leased] = await leads_service.lease_leads(db, cw.campaign.id, "dialer-1", at, 1, 30, agent_id=agent_id)
+    assert leased.id == lead_id
+    await leads_service.start_attempt(db, lead_id, "dialer-1", action_id, "progressive", at, agent_id=agent_id)
+    ended = at + timedelta(minutes=1)
+    decision = after_outcome(RetryRules(), outcome, leased.attempts + 1, ended)
+    await leads_service.finish_attempt(db, action_id, outcome, ended, next_try_at=decision.next_try_at,
+                                       lead_state=decision.lead_state, agent_id=agent_id)
+    return decision.next_try_at
+
+
+async def test_a_hot_lead_called_back_in_time_and_not_answered_waits_for_its_retry_unescalated(db: Database) -> None:
+    cw = await campaign_world(db, hot_appeals=True)
+    lead_id = await _hot_appeal(db, cw.crm.ivanova, "Коваленко Оксана Петровна", "+7 (903) 555-12-34")
+    retry = await _call(db, cw, lead_id, "hot-kovalenko-1", NOW + timedelta(minutes=1), "no_answer")
+    assert retry == NOW + timedelta(hours=2, minutes=2)
+    # The 10-minute promise was kept: past due, and past it again and again, the lead is nobody else's.
+    for later in (timedelta(minutes=12), timedelta(minutes=45), timedelta(hours=2)):
+        assert await escalate_overdue(db, NOW + later, {cw.campaign.id: MOSCOW_OPEN}) == []
+    async with db.reading() as s:
+        lead = await s.get(Lead, lead_id)
+        responsible = await s.scalar(select(Client.responsible_id).where(Client.id == lead.client_id))
+        history = list((await s.execute(select(ClientReassignment))).scalars())
+    assert (lead.state, lead.agent_id, lead.next_try_at) == ("ready", None, retry)
+    assert (responsible, history) == (cw.crm.ivanova.user_id, [])
+    # The retry comes round: still ahead of every list lead.
+    [again] = await leads_service.lease_leads(db, cw.campaign.id, "dialer-1", retry, 1, 30)
+    assert again.id == lead_id
+
+
+async def test_an_escalated_hot_lead_called_by_its_new_owner_in_time_stays_with_them(db: Database) -> None:
+    cw = await campaign_world(db, hot_appeals=True)
+    petrov = cw.crm.petrov.user_id
+    lead_id = await _hot_appeal(db, cw.crm.ivanova, "Шевчук Андрей Николаевич", "+7 (495) 620-33-44")
+    [done] = await escalate_overdue(db, NOW + timedelta(minutes=11), {cw.campaign.id: MOSCOW_OPEN})
+    assert (done.lead_id, done.to_user_id, done.due_by) == (lead_id, petrov, NOW + timedelta(minutes=21))
+    # Petrov calls within his ten minutes; the line is busy.
+    retry = await _call(db, cw, lead_id, "hot-shevchuk-1", NOW + timedelta(minutes=15), "busy", agent_id=petrov)
+    assert retry == NOW + timedelta(minutes=26)
+    for later in (timedelta(minutes=22), timedelta(minutes=25)):
+        assert await escalate_overdue(db, NOW + later, {cw.campaign.id: MOSCOW_OPEN}) == []
+    async with db.reading() as s:
+        lead = await s.get(Lead, lead_id)
+        responsible = await s.scalar(select(Client.responsible_id).where(Client.id == lead.client_id))
+        history = list((await s.execute(select(ClientReassignment))).scalars())
+    assert (lead.agent_id, responsible, len(history)) == (petrov, petrov, 1)
+
+
+async def test_a_personal_callback_the_operator_set_on_a_hot_lead_stays_hers(db: Database) -> None:
+    cw = await campaign_world(db, hot_appeals=True)
+    ivanova = cw.crm.ivanova
+    lead_id = await _hot_appeal(db, ivanova, "Лукашевич Ирина Сергеевна", "+7 (903) 718-40-52")
+    await _call(db, cw, lead_id, "hot-lukashevich-1", NOW + timedelta(minutes=2), "answered", agent_id=ivanova.user_id)
+    # "Call me tomorrow at noon, I will have the figures": Ivanova's own callback.
+    tomorrow = NOW + timedelta(days=1)
+    await leads_service.set_disposition(db, ivanova, cw.campaign.id, lead_id, "callback", callback_at=tomorrow,
+                                        now=NOW + timedelta(minutes=4))
+    for later in (timedelta(minutes=12), timedelta(hours=5), timedelta(days=1, minutes=-1)):
+        assert await escalate_overdue(db, NOW + later, {cw.campaign.id: MOSCOW_OPEN}) == []
+    async with db.reading() as s:
+        lead = await s.get(Lead, lead_id)
+        responsible = await s.scalar(select(Client.responsible_id).where(Client.id == lead.client_id))
+    assert (lead.state, lead.agent_id, lead.next_try_at, responsible) == ("ready", ivanova.user_id, tomorrow,
+                                                                          ivanova.user_id)
+
+
+async def test_the_hand_over_finds_a_lead_called_back_since_it_was_listed_overdue_and_leaves_it(db: Database) -> None:
+    cw = await campaign_world(db, hot_appeals=True)
+    lead_id = await _hot_appeal(db, cw.crm.ivanova, "Богданов Олег Викторович", "+7 (916) 402-18-90")
+    [overdue] = await hot_lead_store.overdue_hot_leads(db, NOW + timedelta(minutes=11))
+    assert overdue.lead_id == lead_id
+    # The dialer gets there first: called at 12:11, no answer.
+    await _call(db, cw, lead_id, "hot-bogdanov-1", NOW + timedelta(minutes=11), "no_answer")
+    moved = await hot_lead_store.escalate_hot_lead(db, lead_id, cw.crm.petrov.user_id, NOW + timedelta(minutes=12))
+    assert moved is None
+    async with db.reading() as s:
+        assert (await s.get(Lead, lead_id)).agent_id is None
+        assert list((await s.execute(select(ClientReassignment))).scalars()) == []
+
+
+# --- a hot lead nobody called back is still escalated ----------------------------------------------
+
+
+async def test_a_call_placed_before_the_appeal_is_no_call_back(db: Database) -> None:
+    cw = await campaign_world(db, hot_appeals=True)
+    async with db.reading() as s:
+        lead_id = (await s.execute(select(Lead.id).where(Lead.client_id == cw.client_ids[0]))).scalar_one()
+    # «Ромашка» was called from the list at nine, no answer; at noon it asks for a call back.
+    await _call(db, cw, lead_id, "list-romashka-1", NOW - timedelta(hours=3), "no_answer")
+    appeal = await appeals_service.create_appeal(db, cw.crm.ivanova, AppealInput(
+        purpose="Перезвоните по счёту", client_id=cw.client_ids[0], callback_requested=True), now=NOW)
+    [done] = await escalate_overdue(db, NOW + timedelta(minutes=11), {cw.campaign.id: MOSCOW_OPEN})
+    assert (done.lead_id, done.appeal_id, done.to_user_id) == (lead_id, appeal.id, cw.crm.petrov.user_id)
+
+
+async def test_a_preview_skip_is_no_call_back(db: Database) -> None:
+    cw = await campaign_world(db, hot_appeals=True)
+    ivanova = cw.crm.ivanova.user_id
+    lead_id = await _hot_appeal(db, cw.crm.ivanova, "Мельник Татьяна Ивановна", "+7 (903) 264-71-08")
+    [card] = await leads_service.lease_leads(db, cw.campaign.id, "dialer-1", NOW + timedelta(minutes=3), 1, 30,
+                                             agent_id=ivanova)
+    assert card.id == lead_id
+    await leads_service.release_lead(db, lead_id, "dialer-1", NOW + timedelta(minutes=3),
+                                     next_try_at=NOW + timedelta(hours=1), reason="Занята другим клиентом",
+                                     skipped_by=ivanova)
+    [done] = await escalate_overdue(db, NOW + timedelta(minutes=11), {cw.campaign.id: MOSCOW_OPEN})
+    assert (done.lead_id, done.from_user_id, done.to_user_id) == (lead_id, None, cw.crm.petrov.user_id)
