@@ -22,9 +22,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from crm_core.db import Database
 from crm_core.errors import (
@@ -186,7 +187,10 @@ def _due(
         ~dnc_listed(Lead.phone_e164, Lead.campaign_id),
     ]
     if not agent_guaranteed:
-        where.append(or_(Lead.abandon_hold_until.is_(None), Lead.abandon_hold_until <= now))
+        # The hold is the number's, not the lead's: another campaign (or a hot lead) must
+        # not ring a client who was just left with a dead line.
+        held = aliased(Lead)
+        where.append(~exists().where(held.phone_e164 == Lead.phone_e164, held.abandon_hold_until > now))
     if agent_id is None:
         where.append(Lead.agent_id.is_(None))
     else:
@@ -210,7 +214,7 @@ async def lease_leads(
 ) -> list[LeasedLead]:
     """Lease up to ``limit`` due leads of a running campaign to ``owner``, best first: the ONLY way to pick leads.
 
-    Due: ready, ``next_try_at`` passed, no abandon hold (unless ``agent_guaranteed``: the
+    Due: ready, ``next_try_at`` passed, no abandon hold on its number in any campaign (unless ``agent_guaranteed``: the
     call is for ``agent_id``, who waits), not on a DNC list, in ``open_zones`` (None: any),
     and not pinned to another agent (``agent_id`` None: unpinned leads only; an agent id:
     theirs and unpinned). Expired leases of the campaign are reclaimed first.

@@ -143,6 +143,30 @@ async def test_an_abandoned_number_waits_72_hours_unless_an_agent_is_guaranteed(
         await leads.lease_leads(db, cw.campaign.id, "d", NOW, 1, 30, agent_guaranteed=True)
 
 
+async def test_the_72_hour_hold_is_the_numbers_in_every_campaign(db: Database) -> None:
+    """A client abandoned by one campaign is not rung by another within 72 hours, unless an agent waits for them."""
+    cw = await campaign_world(db)
+    other = await campaigns_service.create_campaign(db, cw.sup, {"name": "Зимняя распродажа", "mode": "predictive",
+                                                                 "hours": {"days": [1, 2, 3, 4, 5, 6, 7],
+                                                                           "start": "00:00", "end": "24:00"}})
+    await campaigns_service.set_agents(db, cw.sup, other.id, [cw.crm.ivanova.user_id])
+    await campaigns_service.add_list_from_filter(db, cw.sup, other.id, "Вся база отдела", {})
+    await campaigns_service.launch(db, cw.sup, other.id)
+    lead = await _dial(db, cw)
+    await leads.finish_attempt(db, f"dialer-1-{lead.id}-1", "abandoned", NOW, next_try_at=NOW + timedelta(hours=1),
+                               abandon_hold_until=NOW + timedelta(hours=72))
+
+    in_five_minutes = await leads.lease_leads(db, other.id, "d", NOW + timedelta(minutes=5), 100, 30)
+    assert in_five_minutes and lead.phone not in {x.phone for x in in_five_minutes}
+    ivanova = cw.crm.ivanova.user_id
+    [waited_for] = await leads.lease_leads(db, other.id, "d", NOW + timedelta(minutes=6), 1, 30, agent_id=ivanova,
+                                           agent_guaranteed=True)
+    assert waited_for.phone == lead.phone, "with an operator on the line first, the number may be rung"
+    await leads.release_lead(db, waited_for.id, "d", NOW + timedelta(minutes=6))
+    after = await leads.lease_leads(db, other.id, "d", NOW + timedelta(hours=72, minutes=1), 100, 30)
+    assert lead.phone in {x.phone for x in after}
+
+
 async def test_dnc_numbers_are_never_leased_nor_dialled(db: Database) -> None:
     cw = await campaign_world(db)
     await dnc_service.add_dnc(db, cw.sup, "8 (916) 123-45-67", cw.campaign.id, "просил не звонить")
