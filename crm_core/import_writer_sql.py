@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core.import_plan import ClientUnit, ContactState, PhoneState
 from crm_core.models import Client, Contact, Phone
+from crm_core.services.clients import ZONE_FIELDS, refresh_lead_zones
 
 clients = Client.__table__
 contacts = Contact.__table__
@@ -91,7 +92,10 @@ async def write_units(conn: AsyncConnection, units: Sequence[ClientUnit], now: d
 
 
 async def write_updates(conn: AsyncConnection, units: Sequence[ClientUnit], now: datetime) -> None:
-    """The merged clients: the columns they had empty, their contacts' new e-mails and positions."""
+    """The merged clients: the columns they had empty, their contacts' new e-mails and positions.
+
+    A region or time zone filled in moves the client's leads still to dial into it.
+    """
     for unit in units:
         values: dict[str, Any] = {name: unit.values[name] for name in sorted(unit.changed)}
         await conn.execute(update(clients).where(clients.c.id == unit.id).values(**values, updated_at=now))
@@ -102,6 +106,7 @@ async def write_updates(conn: AsyncConnection, units: Sequence[ClientUnit], now:
                     .where(contacts.c.id == contact.id)
                     .values(position=contact.position, emails=list(contact.emails))
                 )
+    await refresh_lead_zones(conn, [unit.id for unit in units if unit.changed & ZONE_FIELDS])
 
 
 def emails_json(contact: ContactState) -> str:

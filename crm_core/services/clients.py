@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import selectinload
 
 from crm_core.db import Database
@@ -31,6 +31,7 @@ from crm_core.errors import (
     UserNotFound,
 )
 from crm_core.models import (
+    LEAD_FINAL_STATES,
     Appeal,
     Call,
     Client,
@@ -39,6 +40,7 @@ from crm_core.models import (
     Contact,
     Interaction,
     InteractionStatus,
+    Lead,
     MarketingChannel,
     Phone,
     PhoneKind,
@@ -487,6 +489,8 @@ async def update_client(
     """Change the given fields only (PATCH); ``phones`` replaces the client's own numbers.
 
     The responsible user changes through ``reassign_clients``, which keeps the history.
+    A new region or time zone moves the client's leads still to dial into the new zone in
+    the same transaction (``refresh_lead_zones``).
     """
     unknown = set(changes) - _UPDATABLE
     if unknown:
@@ -524,11 +528,52 @@ async def update_client(
                 await sync_phones(s, actor, client.id, None, phones, default_region, replace=True)
             client.updated_at = utcnow()
             await s.flush()
+            if ZONE_FIELDS & set(changes):
+                await refresh_lead_zones(s, [client.id])
             client = await _reload(s, client.id)
     except IntegrityError as exc:
         raise translate_integrity(exc) from exc
     log.info("client.updated id=%s by=%s fields=%s", client_id, actor.login, ",".join(sorted(changes)))
     return client
+
+
+# What a lead's zone is made of, besides its own number (crm_core.regions.client_timezone).
+ZONE_FIELDS = frozenset({"region", "timezone"})
+
+
+async def refresh_lead_zones(conn: AsyncSession | AsyncConnection, client_ids: Iterable[int]) -> int:
+    """Work out again the zones of the clients' leads still to dial, in the caller's transaction.
+
+    A lead keeps the zone it was loaded with and the dialer leases by it, so a region
+    corrected later would have the client called at night in its real zone. Each zone is
+    worked out as at loading, from the lead's own number; only leads still to dial move:
+    a finished one keeps the zone it was called in. Returns how many leads moved.
+    """
+    ids = sorted({i for i in client_ids if fits_id(i)})
+    if not ids:
+        return 0
+    # Locked (PostgreSQL) so a lead finishing meanwhile is re-checked, not moved after it ended.
+    rows = await conn.execute(
+        select(Lead.id, Lead.phone_e164, Lead.timezone, Client.region, Client.timezone)
+        .join(Client, Client.id == Lead.client_id)
+        .where(Lead.client_id.in_(ids), Lead.state.not_in(LEAD_FINAL_STATES))
+        .order_by(Lead.id)
+        .with_for_update(of=Lead)
+    )
+    moves: dict[str | None, list[int]] = {}
+    for lead_id, phone, zone, region, explicit_tz in rows:
+        new_zone = client_timezone(region, explicit_tz, phone)
+        if new_zone != zone:
+            moves.setdefault(new_zone, []).append(lead_id)
+    for new_zone, lead_ids in moves.items():
+        await conn.execute(
+            update(Lead).where(Lead.id.in_(lead_ids)).values(timezone=new_zone)
+            .execution_options(synchronize_session=False)
+        )
+    moved = sum(map(len, moves.values()))
+    if moved:
+        log.info("client.lead_zones clients=%s moved=%s", ",".join(map(str, ids[:20])), moved)
+    return moved
 
 
 async def get_card(

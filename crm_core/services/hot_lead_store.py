@@ -98,6 +98,10 @@ async def _put_hot_lead(
         if lead.state in ("ready", "done", "failed"):
             lead.state = "ready"
             lead.next_try_at = None
+            # A finished lead kept the zone it was called in; the client's region may have changed since.
+            client = await s.get(Client, lead.client_id)
+            assert client is not None
+            lead.timezone = client_timezone(client.region, client.timezone, phone)
     await s.flush()
     log.info("leads.hot appeal=%s campaign=%s lead=%s due_by=%s", appeal.id, campaign_id, lead.id, due_by.isoformat())
     return lead

@@ -223,3 +223,29 @@ async def test_a_preview_skip_is_no_call_back(db: Database) -> None:
                                      skipped_by=ivanova)
     [done] = await escalate_overdue(db, NOW + timedelta(minutes=11), {cw.campaign.id: MOSCOW_OPEN})
     assert (done.lead_id, done.from_user_id, done.to_user_id) == (lead_id, None, cw.crm.petrov.user_id)
+
+
+async def test_a_finished_lead_brought_back_by_a_hot_appeal_dials_in_the_clients_zone_of_today(db: Database) -> None:
+    """A finished lead kept the zone it was called in; brought back hot, it takes the zone the client has now."""
+    from crm_core.services import clients as clients_service
+
+    cw = await campaign_world(db, hot_appeals=True)
+    petrov = cw.crm.petrov
+    vector = cw.client_ids[5]  # ООО «Вектор», a mobile: no zone until its region is known
+    async with db.reading() as s:
+        lead_id = await s.scalar(select(Lead.id).where(Lead.client_id == vector))
+    for leased in await leads_service.lease_leads(db, cw.campaign.id, "dialer-1", NOW, 50, 30):
+        if leased.id != lead_id:
+            await leads_service.release_lead(db, leased.id, "dialer-1", NOW)
+    await leads_service.start_attempt(db, lead_id, "dialer-1", "vector-1", "progressive", NOW, agent_id=petrov.user_id)
+    await leads_service.finish_attempt(db, "vector-1", "answered", NOW + timedelta(minutes=2), agent_id=petrov.user_id)
+    await leads_service.set_disposition(db, petrov, cw.campaign.id, lead_id, "agreed", now=NOW + timedelta(minutes=3))
+    await clients_service.update_client(db, petrov, vector, {"region": "Новосибирская область"})
+    async with db.reading() as s:
+        assert ((await s.get(Lead, lead_id)).state, (await s.get(Lead, lead_id)).timezone) == ("done", None)
+
+    await appeals_service.create_appeal(db, petrov, AppealInput(
+        purpose="Перезвоните по новому заказу", client_id=vector, callback_requested=True), now=NOW + timedelta(hours=1))
+    async with db.reading() as s:
+        lead = await s.get(Lead, lead_id)
+    assert (lead.state, lead.priority, lead.timezone) == ("ready", HOT_PRIORITY, "Asia/Novosibirsk")
