@@ -195,6 +195,11 @@ class RetryRules:
     def to_json(self) -> dict[str, int]:
         return asdict(self)
 
+    @property
+    def attempts_allowed(self) -> int:
+        """How many dials a lead gets in all, recycling included."""
+        return self.max_attempts * (self.recycles + 1)
+
 
 def _whole(value: Any, name: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:

@@ -59,4 +59,4 @@ def after_outcome(rules: RetryRules, outcome: str, attempts: int, now: datetime)
 
 def attempts_allowed(rules: RetryRules) -> int:
     """How many dials a lead gets in all, recycling included."""
-    return rules.max_attempts * (rules.recycles + 1)
+    return rules.attempts_allowed

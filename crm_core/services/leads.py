@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from crm_core.campaign_settings import RetryRules
 from crm_core.db import Database
 from crm_core.errors import (
     Conflict,
@@ -360,9 +361,9 @@ async def start_attempt(
     return attempt_id
 
 
-def _disposition_state(d: Disposition) -> str:
+def _disposition_state(d: Disposition, *, out_of_attempts: bool = False) -> str:
     if not d.final:
-        return "ready"
+        return "failed" if out_of_attempts else "ready"
     if d.add_to_dnc:
         return "dnc"
     return "done" if d.success else "failed"
@@ -437,7 +438,10 @@ async def finish_attempt(
                 disposition = (await s.execute(select(Disposition).where(
                     Disposition.campaign_id == lead.campaign_id, Disposition.code == attempt.disposition_code))).scalar_one_or_none()
             if disposition is not None:
-                lead.state = _disposition_state(disposition)  # next_try_at was set with the disposition
+                # Decided with the disposition: a retried code set next_try_at, unless the lead
+                # had no dial left (then it ends failed, see _retry_after_disposition).
+                retried = not disposition.final and lead.next_try_at is not None
+                lead.state = "ready" if retried else _disposition_state(disposition, out_of_attempts=True)
             else:
                 lead.state = lead_state or ("done" if outcome == "answered" else "ready")
                 lead.next_try_at = next_try_at if lead.state == "ready" else None
@@ -536,9 +540,8 @@ async def set_disposition(
             select(Attempt).where(Attempt.lead_id == lead.id).order_by(Attempt.id.desc()).limit(1).with_for_update()
         )).scalar_one_or_none()
         operator = actor.role in (Role.operator, Role.manager)
-        if operator:
-            if attempt is None or (attempt.agent_id is not None and attempt.agent_id != actor.user_id):
-                raise Forbidden("only the operator who took the call sets its disposition")
+        if operator and not _may_wrap_up(attempt, actor):
+            raise Forbidden("only the operator who took the call sets its disposition")
         if attempt is not None:
             attempt.disposition_code = disposition.code
             attempt.comment = note if note is not None else attempt.comment
@@ -548,7 +551,9 @@ async def set_disposition(
         lead.updated_at = moment
         target = _disposition_state(disposition)
         if target == "ready":
-            lead.next_try_at = callback_at or moment + timedelta(minutes=disposition.retry_minutes or 60)
+            lead.next_try_at = callback_at or _retry_after_disposition(disposition, campaign, lead.attempts, moment)
+            if lead.next_try_at is None:
+                target = _disposition_state(disposition, out_of_attempts=True)
             if callback_at is not None and operator:
                 lead.agent_id = actor.user_id
                 lead.priority = max(lead.priority, CALLBACK_PRIORITY)
@@ -570,6 +575,37 @@ async def set_disposition(
         view = lead_view(lead, name or "")
     log.info("leads.disposition lead=%s code=%s state=%s by=%s", lead_id, code, view.state, actor.login)
     return view
+
+
+def _may_wrap_up(attempt: Attempt | None, actor: Actor) -> bool:
+    """Whether an operator may set the disposition of the lead whose latest dial is ``attempt``.
+
+    Their own call; or one whose operator is not known yet: in progress (a queue call is
+    given its agent when it ends) or answered. A dial nobody answered was nobody's call.
+    """
+    if attempt is None:
+        return False
+    if attempt.agent_id is not None:
+        return attempt.agent_id == actor.user_id
+    return attempt.outcome is None or attempt.outcome == "answered"
+
+
+def _retry_after_disposition(disposition: Disposition, campaign: Campaign, attempts: int, now: datetime) -> datetime | None:
+    """When a retried code brings the lead back under the campaign's retry rules; None if it has no dial left.
+
+    The same count as an outcome's (dialer.retries): ``attempts`` dials so far, recycling
+    included; at the end of a round the lead rests ``recycle_hours``. A callback time the
+    client agreed to is not counted against it: the caller passes that instead.
+    """
+    try:
+        rules = RetryRules.from_json(campaign.retry_rules or None)
+    except InvalidInput:  # checked when stored; never lose a wrap-up over it
+        rules = RetryRules()
+    if attempts >= rules.attempts_allowed:
+        return None
+    if attempts > 0 and attempts % rules.max_attempts == 0:
+        return now + timedelta(hours=rules.recycle_hours)
+    return now + timedelta(minutes=disposition.retry_minutes or 60)
 
 
 async def lead_zones(db: Database, campaign_id: int) -> set[str | None]:

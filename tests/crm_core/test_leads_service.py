@@ -312,6 +312,52 @@ async def test_who_may_set_a_disposition(db: Database) -> None:
     assert (await leads.set_disposition(db, cw.sup, cw.campaign.id, lead.id, "not_interested", None)).state == "failed"
 
 
+async def test_a_retried_disposition_counts_the_dials_like_an_outcome(db: Database) -> None:
+    """"Автоответчик" brings the lead back until its dials are used up, then it ends; a callback agreed is kept."""
+    cw = await campaign_world(db, retry_rules={"max_attempts": 2})
+    ivanova = cw.crm.ivanova.user_id
+    first = await _dial(db, cw)
+    action = f"dialer-1-{first.id}-1"
+    await leads.finish_attempt(db, action, "answered", NOW, agent_id=ivanova)
+    view = await leads.set_disposition(db, cw.crm.ivanova, cw.campaign.id, first.id, "answering_machine", now=NOW)
+    assert (view.state, view.next_try_at) == ("ready", NOW + timedelta(hours=4))
+
+    later = NOW + timedelta(hours=4)
+    [again] = await leads.lease_leads(db, cw.campaign.id, "dialer-1", later, 1, 60)
+    assert again.id == first.id
+    await leads.start_attempt(db, again.id, "dialer-1", "dialer-1-second", "progressive", later)
+    # Set during the second (last) call: the lead ends when it does, it is not rung a third time.
+    view = await leads.set_disposition(db, cw.crm.ivanova, cw.campaign.id, again.id, "answering_machine", now=later)
+    assert (view.state, view.next_try_at) == ("dialing", None)
+    done = await leads.finish_attempt(db, "dialer-1-second", "answered", later + timedelta(minutes=1), agent_id=ivanova)
+    assert done is not None and done.lead_state == "failed"
+    assert (await _lead(db, again.id)).next_try_at is None
+
+    # The client said "call me on Friday": that call is agreed, whatever the count.
+    friday = NOW + timedelta(days=4)
+    view = await leads.set_disposition(db, cw.crm.ivanova, cw.campaign.id, again.id, "callback", callback_at=friday,
+                                       now=later + timedelta(minutes=2))
+    assert (view.state, view.next_try_at) == ("ready", friday)
+
+
+async def test_a_dial_nobody_answered_is_no_operators_to_wrap_up(db: Database) -> None:
+    """A predictive dial that rang out had no operator: none may mark its client "agreed" or "do not call"."""
+    cw = await campaign_world(db)
+    lead = await _dial(db, cw)
+    await leads.finish_attempt(db, f"dialer-1-{lead.id}-1", "no_answer", NOW, next_try_at=NOW + timedelta(hours=2))
+    for code in ("agreed", "do_not_call"):
+        with pytest.raises(Forbidden):
+            await leads.set_disposition(db, cw.crm.petrov, cw.campaign.id, lead.id, code, None)
+    assert not await dnc_service.is_dnc(db, lead.phone, cw.campaign.id)
+    # Answered by the queue, its agent not known yet: the operator on the call wraps it up.
+    other = await _dial(db, cw)
+    assert other.id != lead.id
+    view = await leads.set_disposition(db, cw.crm.petrov, cw.campaign.id, other.id, "interested", None, now=NOW)
+    assert view.state == "dialing"
+    # The supervisor may still settle the unanswered one.
+    assert (await leads.set_disposition(db, cw.sup, cw.campaign.id, lead.id, "wrong_number", None)).state == "failed"
+
+
 # --- concurrency, for real -------------------------------------------------------------------
 
 
