@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import date
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -199,6 +199,17 @@ class RetryRules:
     def attempts_allowed(self) -> int:
         """How many dials a lead gets in all, recycling included."""
         return self.max_attempts * (self.recycles + 1)
+
+    def retry_at(self, attempts: int, delay_minutes: int, now: datetime) -> datetime | None:
+        """When a lead dialled ``attempts`` times is tried again after ``delay_minutes``; None if it has no dial left.
+
+        At the end of a round of ``max_attempts`` dials, recycling rests it ``recycle_hours`` first.
+        """
+        if attempts >= self.attempts_allowed:
+            return None
+        if attempts > 0 and attempts % self.max_attempts == 0:
+            return now + timedelta(hours=self.recycle_hours)
+        return now + timedelta(minutes=delay_minutes)
 
 
 def _whole(value: Any, name: str, low: int, high: int) -> int:

@@ -49,12 +49,10 @@ def after_outcome(rules: RetryRules, outcome: str, attempts: int, now: datetime)
     if outcome == "answered":
         return RetryDecision("done", None, None)
     hold = now + timedelta(hours=rules.abandon_hold_hours) if outcome == "abandoned" else None
-    if outcome != "skipped" and attempts >= attempts_allowed(rules):
-        return RetryDecision("failed", None, hold)
-    if outcome != "skipped" and attempts > 0 and attempts % rules.max_attempts == 0:
-        # A round of dials is over and recycling gives the lead another: it rests first.
-        return RetryDecision("ready", now + timedelta(hours=rules.recycle_hours), hold)
-    return RetryDecision("ready", now + timedelta(minutes=_delay_minutes(rules, outcome)), hold)
+    if outcome == "skipped":  # no dial: it does not count
+        return RetryDecision("ready", now + timedelta(minutes=rules.skipped_minutes), hold)
+    at = rules.retry_at(attempts, _delay_minutes(rules, outcome), now)
+    return RetryDecision("failed", None, hold) if at is None else RetryDecision("ready", at, hold)
 
 
 def attempts_allowed(rules: RetryRules) -> int:

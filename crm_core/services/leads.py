@@ -427,7 +427,9 @@ async def finish_attempt(
         if agent_id is not None and fits_id(agent_id) and await s.get(User, agent_id) is not None:
             attempt.agent_id = agent_id
         newest = await _newest_attempt_id(s, lead.id) == attempt.id
-        moves = newest and (lead.state == "dialing" or (was_lost and lead.state == "ready"))
+        # A real outcome after "lost" moves the lead if nothing newer happened to it.
+        moves = newest and (lead.state == "dialing" or (was_lost and lead.state in ("ready", "failed")
+                                                        and lead.last_outcome == "lost"))
         if moves:
             lead.last_outcome = outcome
             lead.lease_owner = None
@@ -460,21 +462,21 @@ async def _appeal_status(s: AsyncSession, appeal_id: int, status: str, from_stat
                     .execution_options(synchronize_session=False))
 
 
-async def recover_dialing(
-    db: Database, owner: str | None, now: datetime, older_than_seconds: float, *, retry_after_seconds: float = 3600.0,
-) -> list[int]:
-    """Attempts a dead dialer left open: outcome ``lost``, their leads ready again after ``retry_after_seconds``.
+async def recover_dialing(db: Database, owner: str | None, now: datetime, older_than_seconds: float) -> list[int]:
+    """Attempts a dead dialer left open: outcome ``lost``, their leads rescheduled by the campaign's retry rules.
 
-    ``owner`` None: every dialer's attempts older than ``older_than_seconds``. Returns the
-    lead ids rescheduled (never redialled at once: the call may have reached the client).
+    ``owner`` None: every dialer's attempts older than ``older_than_seconds``. A lost dial
+    counts like any other: ready again after ``lost_minutes`` (never redialled at once:
+    the call may have reached the client), or failed if it was the lead's last. Returns the
+    lead ids recovered.
     """
     check_now(now)
     if owner is not None:
         _check_owner(owner)
-    if older_than_seconds < 0 or retry_after_seconds < 0:
-        raise InvalidInput("older_than_seconds and retry_after_seconds must not be negative")
+    if older_than_seconds < 0:
+        raise InvalidInput("older_than_seconds must not be negative")
     cutoff = now - timedelta(seconds=older_than_seconds)
-    retry_at = now + timedelta(seconds=retry_after_seconds)
+    rules: dict[int, RetryRules] = {}
     recovered: list[int] = []
     async with db.transaction() as s:
         await db.write_lock(s)
@@ -489,8 +491,11 @@ async def recover_dialing(
             lead = await lock_lead(s, attempt.lead_id)
             if lead is None or lead.state != "dialing" or await _newest_attempt_id(s, lead.id) != attempt.id:
                 continue
-            lead.state = "ready"
-            lead.next_try_at = retry_at
+            if lead.campaign_id not in rules:
+                campaign = await s.get(Campaign, lead.campaign_id)
+                rules[lead.campaign_id] = _rules(campaign) if campaign is not None else RetryRules()
+            lead.next_try_at = rules[lead.campaign_id].retry_at(lead.attempts, rules[lead.campaign_id].lost_minutes, now)
+            lead.state = "ready" if lead.next_try_at is not None else "failed"
             lead.last_outcome = "lost"
             lead.lease_owner = None
             lead.lease_expires_at = None
@@ -593,19 +598,17 @@ def _may_wrap_up(attempt: Attempt | None, actor: Actor) -> bool:
 def _retry_after_disposition(disposition: Disposition, campaign: Campaign, attempts: int, now: datetime) -> datetime | None:
     """When a retried code brings the lead back under the campaign's retry rules; None if it has no dial left.
 
-    The same count as an outcome's (dialer.retries): ``attempts`` dials so far, recycling
-    included; at the end of a round the lead rests ``recycle_hours``. A callback time the
-    client agreed to is not counted against it: the caller passes that instead.
+    The same count as an outcome's (RetryRules.retry_at). A callback time the client agreed
+    to is not counted against it: the caller passes that instead.
     """
+    return _rules(campaign).retry_at(attempts, disposition.retry_minutes or 60, now)
+
+
+def _rules(campaign: Campaign) -> RetryRules:
     try:
-        rules = RetryRules.from_json(campaign.retry_rules or None)
-    except InvalidInput:  # checked when stored; never lose a wrap-up over it
-        rules = RetryRules()
-    if attempts >= rules.attempts_allowed:
-        return None
-    if attempts > 0 and attempts % rules.max_attempts == 0:
-        return now + timedelta(hours=rules.recycle_hours)
-    return now + timedelta(minutes=disposition.retry_minutes or 60)
+        return RetryRules.from_json(campaign.retry_rules or None)
+    except InvalidInput:  # checked when stored; never lose a wrap-up or a recovery over it
+        return RetryRules()
 
 
 async def lead_zones(db: Database, campaign_id: int) -> set[str | None]:

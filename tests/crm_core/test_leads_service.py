@@ -232,17 +232,29 @@ async def test_a_reused_action_id_is_a_conflict_not_a_second_attempt(db: Databas
 
 
 async def test_a_lost_attempt_is_rescheduled_not_redialled_at_once(db: Database) -> None:
-    cw = await campaign_world(db)
+    cw = await campaign_world(db, retry_rules={"lost_minutes": 30})
     lead = await _dial(db, cw, owner="dialer-dead")
     other = await _dial(db, cw, owner="dialer-alive")
     assert await leads.recover_dialing(db, "dialer-dead", NOW + timedelta(seconds=30), 60) == []  # too fresh
     later = NOW + timedelta(minutes=5)
-    assert await leads.recover_dialing(db, "dialer-dead", later, 60, retry_after_seconds=1800) == [lead.id]
+    assert await leads.recover_dialing(db, "dialer-dead", later, 60) == [lead.id]
     stored = await _lead(db, lead.id)
     assert (stored.state, stored.next_try_at, stored.last_outcome) == ("ready", later + timedelta(minutes=30), "lost")
     assert (await _lead(db, other.id)).state == "dialing"  # another dialer's call is not touched
     assert lead.id not in {x.id for x in await leads.lease_leads(db, cw.campaign.id, "d", later, 10, 30)}
     # The real outcome arrives after all (the tracker saw the hang-up): it replaces "lost".
+    real = await leads.finish_attempt(db, f"dialer-dead-{lead.id}-1", "answered", later + timedelta(seconds=1))
+    assert real is not None and real.applied and (await _lead(db, lead.id)).state == "done"
+
+
+async def test_a_lost_last_dial_ends_the_lead_and_its_real_outcome_still_counts(db: Database) -> None:
+    """A lost dial is a dial: the lead's last one ends it, not a bonus redial; the tracker's answer then replaces it."""
+    cw = await campaign_world(db, retry_rules={"max_attempts": 1})
+    lead = await _dial(db, cw, owner="dialer-dead")
+    later = NOW + timedelta(minutes=5)
+    assert await leads.recover_dialing(db, "dialer-dead", later, 60) == [lead.id]
+    stored = await _lead(db, lead.id)
+    assert (stored.state, stored.next_try_at, stored.last_outcome) == ("failed", None, "lost")
     real = await leads.finish_attempt(db, f"dialer-dead-{lead.id}-1", "answered", later + timedelta(seconds=1))
     assert real is not None and real.applied and (await _lead(db, lead.id)).state == "done"
 
