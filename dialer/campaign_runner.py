@@ -402,6 +402,10 @@ class Dialer:
             run.wake.set()
             if info.state in _ENDED:
                 await self._wind_down(run)
+            elif info.state != "running":
+                # The pause gave their leads back to the store: a card kept here could be shown
+                # to a second operator after the resume.
+                await self._give_back_cards(run)
 
     async def _wind_down(self, run: CampaignRun) -> None:
         """A stopped campaign: give back the cards being read; its agents leave the queue once its calls have ended.
@@ -409,10 +413,14 @@ class Dialer:
         A client who answers a call placed before the stop must still find an operator:
         an empty queue would make the answer an abandon (and hold the number 72 hours).
         """
+        await self._give_back_cards(run)
+        run.synced_agents = None
+
+    async def _give_back_cards(self, run: CampaignRun) -> None:
+        """The preview cards being read in the campaign: their leads back to the store, the cards gone."""
         now = utcnow()
         for key in [k for k in self.holds if k[0] == run.info.id]:
             await self._release_hold(key, now)
-        run.synced_agents = None
 
     async def _announce(self, run: CampaignRun, t: float, *, now: bool = False) -> None:
         """``campaign.state`` for each change nobody announced within ANNOUNCE_GRACE (a service call, a dialer start)."""

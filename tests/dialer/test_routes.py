@@ -178,6 +178,34 @@ async def test_a_card_read_until_the_calling_hours_ended_is_given_back_not_diall
     assert again is not None and again["attempts"] == 0, "the lead waits for the hours, nothing spent"
 
 
+async def test_a_pause_gives_the_cards_being_read_back_so_no_two_operators_hold_one_client(desk: Desk) -> None:
+    """A card read when the supervisor pauses goes back with its lead; after the resume each operator gets their own."""
+    bondarenko = await users.create_user(desk.db, login="bondarenko", full_name="Бондаренко Игорь", role=Role.operator,
+                                         password="correct horse battery", passwords=TEST_PASSWORDS,
+                                         team_id=desk.supervisor.team_id, phone_endpoint="102")
+    await campaigns_service.set_agents(desk.db, desk.supervisor, desk.campaign_id, [desk.ivanova, bondarenko.id])
+    server = desk.http["ivanova"].server
+    second = await _login(server, "bondarenko")
+    try:
+        ivanova, base = desk.http["ivanova"], f"/api/campaigns/{desk.campaign_id}"
+        held = (await (await ivanova.post(f"{base}/preview/next")).json())["card"]
+        assert held is not None
+        await campaigns_service.pause(desk.db, desk.supervisor, desk.campaign_id)
+        dialer = desk.app[DIALER_KEY]
+        await wait_for(lambda: dialer.runs[desk.campaign_id].info.state == "paused", 3.0, "the dialer to see the pause")
+        await campaigns_service.resume(desk.db, desk.supervisor, desk.campaign_id)
+        await wait_for(lambda: dialer.runs[desk.campaign_id].info.state == "running", 3.0, "the dialer to see the resume")
+
+        his = (await (await second.post(f"{base}/preview/next")).json())["card"]
+        hers = (await (await ivanova.post(f"{base}/preview/next")).json())["card"]
+        assert his is not None and hers is not None
+        assert his["lead_id"] != hers["lead_id"], "one client on two operators' screens"
+        resp = await ivanova.post(f"{base}/preview/{hers['lead_id']}/accept")
+        assert resp.status == 202, await resp.text()
+    finally:
+        await second.close()
+
+
 async def test_pacing_limits_and_preview_cards_only_for_whom_they_are(desk: Desk) -> None:
     url = f"/api/campaigns/{desk.campaign_id}/pacing"
     resp = await desk.http["smirnova"].patch(url, json={"lines_per_agent": 2, "max_lines": 10})
