@@ -309,7 +309,8 @@ class Dialer:
         for e in done:
             run = self.runs.get(e.campaign_id)
             await self.bus.publish("campaign.hot_lead", {
-                "campaign_id": e.campaign_id, "team_id": run.info.team_id if run else None, "lead_id": e.lead_id,
+                "campaign_id": e.campaign_id, "team_id": run.info.team_id if run else None,
+                "created_by_id": run.info.created_by_id if run else None, "lead_id": e.lead_id,
                 "appeal_id": e.appeal_id, "from_user_id": e.from_user_id, "user_id": e.to_user_id,
                 "due_by": e.due_by.isoformat(),
             })

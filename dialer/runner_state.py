@@ -59,6 +59,7 @@ class CampaignInfo:
     script_id: int | None = None
     caller_id: str | None = None
     agents: tuple[int, ...] = ()
+    created_by_id: int | None = None  # a campaign of no team is its creator's to watch
 
     @classmethod
     def of(cls, view: Any) -> CampaignInfo:
@@ -68,7 +69,7 @@ class CampaignInfo:
             queue=view.queue, hours=dict(getattr(view, "hours", None) or {}),
             retry_rules=dict(getattr(view, "retry_rules", None) or {}), pacing=dict(getattr(view, "pacing", None) or {}),
             script_id=getattr(view, "script_id", None), caller_id=getattr(view, "caller_id", None),
-            agents=tuple(getattr(view, "agents", None) or ()),
+            agents=tuple(getattr(view, "agents", None) or ()), created_by_id=getattr(view, "created_by_id", None),
         )
 
     @property
@@ -496,6 +497,7 @@ def stats_payload(info: CampaignInfo, live: CampaignLive, t: float, at: datetime
     return {
         "campaign_id": info.id,
         "team_id": info.team_id,
+        "created_by_id": info.created_by_id,
         "name": info.name,
         "state": info.state,
         "mode": info.mode,
@@ -526,5 +528,6 @@ def stats_payload(info: CampaignInfo, live: CampaignLive, t: float, at: datetime
 
 def state_payload(info: CampaignInfo, previous: str | None, at: datetime) -> dict[str, Any]:
     """The ``campaign.state`` bus payload."""
-    return {"campaign_id": info.id, "team_id": info.team_id, "name": info.name, "state": info.state,
+    return {"campaign_id": info.id, "team_id": info.team_id, "created_by_id": info.created_by_id, "name": info.name,
+            "state": info.state,
             "previous_state": previous, "mode": info.mode, "at": at.isoformat()}

@@ -28,9 +28,13 @@ def event_is_for(actor: Actor, event: BusEvent) -> bool:
     if actor.role is Role.admin:
         return event.topic.split(".")[0] in {"agent", "campaign", "call"}
     if actor.role is Role.supervisor:
-        if event.topic.split(".")[0] not in {"agent", "campaign", "call"}:
+        kind = event.topic.split(".")[0]
+        if kind not in {"agent", "campaign", "call"}:
             return False
         team = payload.get("team_id")
+        if kind == "campaign" and team is None:
+            # As the API: a campaign of no team is its creator's (campaigns.campaign_scope).
+            return actor.team_id is None and payload.get("created_by_id") == actor.user_id
         return team is None or team == actor.team_id
     return False
 

@@ -217,7 +217,8 @@ def _out(view: CampaignView) -> CampaignOut:
 async def publish_state(req: ApiRequest, view: CampaignView) -> None:
     """``campaign.state`` on the bus; the store has the change already, so a bus failure is only logged."""
     # The same fields as the dialer's own announcements (dialer/runner_state.py state_payload), and who did it.
-    payload = {"campaign_id": view.id, "team_id": view.team_id, "name": view.name, "state": view.state,
+    payload = {"campaign_id": view.id, "team_id": view.team_id, "created_by_id": view.created_by_id,
+               "name": view.name, "state": view.state,
                "previous_state": view.previous_state, "mode": view.mode, "at": view.updated_at.isoformat(),
                "script_id": view.script_id, "by": req.user.user_id}
     try:

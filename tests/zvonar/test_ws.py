@@ -54,6 +54,13 @@ def test_routing_rule() -> None:
     assert event_is_for(sup, agent) and not event_is_for(other_sup, agent) and event_is_for(admin, agent)
     assert event_is_for(op, agent)  # their own state
     assert not event_is_for(op, BusEvent("campaign.stats", {"campaign_id": 1}))
+    # A campaign of no team is watched by its creator only, as the API shows it (and by admins).
+    teamless = BusEvent("campaign.stats", {"campaign_id": 2, "team_id": None, "created_by_id": 8})
+    creator = Actor(user_id=8, role=Role.supervisor, team_id=None)
+    no_team_sup = Actor(user_id=9, role=Role.supervisor, team_id=None)
+    assert event_is_for(creator, teamless) and event_is_for(admin, teamless)
+    assert not any(event_is_for(actor, teamless) for actor in (sup, other_sup, no_team_sup, op))
+    assert event_is_for(sup, BusEvent("campaign.state", {"campaign_id": 3, "team_id": 1, "created_by_id": 8}))
     # A dialer's part of a preview campaign's figures is for the other dialers: the merged campaign.stats is shown.
     part = BusEvent("dialer.stats_part", {"campaign_id": 1, "dialer": "zvonar-a:4242:0123456789ab", "in_flight": 1})
     assert not any(event_is_for(actor, part) for actor in (op, sup, other_sup, admin))
