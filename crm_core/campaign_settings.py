@@ -156,6 +156,7 @@ RETRY_LIMITS: dict[str, tuple[int, int]] = {
     "machine_minutes": (1, _WEEK),
     "lost_minutes": (1, _WEEK),
     "skipped_minutes": (1, 30 * 24 * 60),
+    "operator_missed_minutes": (1, 24 * 60),
     "abandoned_minutes": (1, _WEEK),
     # 72 hours is the floor: the abandon rule of issue 6 (FTC / Ofcom practice).
     "abandon_hold_hours": (72, 30 * 24),
@@ -176,6 +177,7 @@ class RetryRules:
     machine_minutes: int = 240
     lost_minutes: int = 60
     skipped_minutes: int = 24 * 60
+    operator_missed_minutes: int = 5
     abandoned_minutes: int = 60
     abandon_hold_hours: int = 72
     max_attempts: int = 5

@@ -12,6 +12,9 @@ rules as JSON (``campaign.retry_rules``); every field has the default below.
   hours; only a redial with an agent guaranteed (preview, or progressive for a reserved
   agent) may call it sooner, after ``abandoned_minutes``.
 - answered: the lead is done; the operator's disposition decides what follows.
+- operator missed (a preview card's or a callback's call rang the operator's own phone,
+  which nobody answered, so the client was never dialled): not a dial; the lead is back
+  in 5 minutes, its attempts as they were. A skipped preview card is not a dial either.
 - max attempts: the lead fails after ``max_attempts`` dials, unless recycling is on:
   then it rests ``recycle_hours`` and gets ``max_attempts`` more, ``recycles`` times.
 """
@@ -23,9 +26,11 @@ from typing import NamedTuple
 
 from crm_core.campaign_settings import RetryRules
 
-__all__ = ["OUTCOMES", "RetryDecision", "RetryRules", "after_outcome", "attempts_allowed"]
+__all__ = ["NOT_DIALS", "OUTCOMES", "RetryDecision", "RetryRules", "after_outcome", "attempts_allowed"]
 
-OUTCOMES = ("answered", "busy", "no_answer", "congestion", "failed", "machine", "abandoned", "lost", "skipped")
+OUTCOMES = ("answered", "busy", "no_answer", "congestion", "failed", "machine", "abandoned", "lost", "skipped",
+            "operator_missed")
+NOT_DIALS = ("skipped", "operator_missed")  # the client's phone never rang: no attempt spent
 
 
 class RetryDecision(NamedTuple):
@@ -49,8 +54,8 @@ def after_outcome(rules: RetryRules, outcome: str, attempts: int, now: datetime)
     if outcome == "answered":
         return RetryDecision("done", None, None)
     hold = now + timedelta(hours=rules.abandon_hold_hours) if outcome == "abandoned" else None
-    if outcome == "skipped":  # no dial: it does not count
-        return RetryDecision("ready", now + timedelta(minutes=rules.skipped_minutes), hold)
+    if outcome in NOT_DIALS:
+        return RetryDecision("ready", now + timedelta(minutes=_delay_minutes(rules, outcome)), hold)
     at = rules.retry_at(attempts, _delay_minutes(rules, outcome), now)
     return RetryDecision("failed", None, hold) if at is None else RetryDecision("ready", at, hold)
 

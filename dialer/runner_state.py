@@ -377,6 +377,8 @@ class CampaignLive:
             del self._by_linkedid[key]
         tracker = payload.get("outcome")
         outcome = attempt_outcome(tracker if isinstance(tracker, str) else None, call.abandoned)
+        if call.mode == "preview" and payload.get("client_dialled") is False:
+            outcome = "operator_missed"  # the operator's own phone was not answered: the client never rang
         if outcome == "abandoned" and not call.abandoned:
             # The tracker saw the client leave the queue; no UserEvent reached us.
             self._mark_abandoned(call, t)

@@ -58,6 +58,9 @@ class FinishedCall:
     talk_seconds: int | None
     uniqueids: tuple[str, ...] = ()
     end_observed: bool = True
+    # False only for an agent-first call (click-to-call, a preview card) whose agent leg never
+    # got as far as dialling the client: the operator's own phone was not answered.
+    client_dialled: bool = True
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (plain str/int/float/None/list values)."""
@@ -79,6 +82,7 @@ class FinishedCall:
             "talk_seconds": self.talk_seconds,
             "uniqueids": list(self.uniqueids),
             "end_observed": self.end_observed,
+            "client_dialled": self.client_dialled,
         }
 
 

@@ -1090,6 +1090,7 @@ class CallTracker:
             talk_seconds=talk,
             uniqueids=tuple(ch.uid for ch in call.channels),
             end_observed=end_observed,
+            client_dialled=call.kind != K_AGENT_FIRST or any(ch.role == CLIENT for ch in call.channels),
         )
 
     def _forget_call(self, call: CallState) -> None:
@@ -1221,6 +1222,7 @@ class CallTracker:
                     talk_seconds=None,
                     uniqueids=(),
                     end_observed=rec.responded,
+                    client_dialled=kind != K_AGENT_FIRST,
                 )
             )
         )

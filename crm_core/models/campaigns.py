@@ -19,6 +19,7 @@ LEAD_STATES = ("ready", "leased", "dialing", "done", "failed", "dnc")
 LEAD_FINAL_STATES = ("done", "failed", "dnc")
 ATTEMPT_OUTCOMES = (
     "answered", "busy", "no_answer", "congestion", "failed", "machine", "abandoned", "lost", "skipped",
+    "operator_missed",  # an operator-first call (preview, callback) whose operator did not answer: no dial of the client
 )
 LIST_KINDS = ("filter", "import", "appeal")
 

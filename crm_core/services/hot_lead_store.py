@@ -182,9 +182,9 @@ def _lapsed(now: datetime) -> list[ColumnElement[bool]]:
     escalated, so no call can fall between the two, and the appeal's time is stored already.
     The conditions read Lead and Appeal (joined on ``Lead.appeal_id``).
     """
-    # A preview skip leaves an attempt row but places no call.
+    # A preview skip, or a call the operator's own phone missed, leaves an attempt row but rang no client.
     called = exists().where(Attempt.lead_id == Lead.id, Attempt.started_at >= Appeal.created_at,
-                            or_(Attempt.outcome.is_(None), Attempt.outcome != "skipped"))
+                            or_(Attempt.outcome.is_(None), Attempt.outcome.not_in(("skipped", "operator_missed"))))
     return [Lead.state == "ready", Lead.due_by < now, ~called]
 
 

@@ -449,6 +449,8 @@ async def finish_attempt(
                 lead.next_try_at = next_try_at if lead.state == "ready" else None
             if abandon_hold_until is not None:
                 lead.abandon_hold_until = abandon_hold_until
+            if outcome == "operator_missed":  # the client's phone never rang: no dial spent
+                lead.attempts = max(0, lead.attempts - 1)
             if outcome == "answered" and lead.appeal_id is not None:
                 await _appeal_status(s, lead.appeal_id, "in_work", ("new",))
         result = FinishedAttempt(attempt.id, lead.id, lead.campaign_id, outcome, lead.state, moves)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crm_core.errors import InvalidInput
-from dialer.retries import OUTCOMES, RetryDecision, RetryRules, after_outcome, attempts_allowed
+from dialer.retries import NOT_DIALS, OUTCOMES, RetryDecision, RetryRules, after_outcome, attempts_allowed
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
 DEFAULT = RetryRules()
@@ -18,7 +18,7 @@ DEFAULT = RetryRules()
 @pytest.mark.parametrize("outcome, delay", [
     ("busy", timedelta(minutes=10)), ("no_answer", timedelta(hours=2)), ("congestion", timedelta(minutes=5)),
     ("failed", timedelta(minutes=30)), ("machine", timedelta(hours=4)), ("lost", timedelta(hours=1)),
-    ("skipped", timedelta(days=1)),
+    ("skipped", timedelta(days=1)), ("operator_missed", timedelta(minutes=5)),
 ])
 def test_each_outcome_has_its_delay(outcome: str, delay: timedelta) -> None:
     assert after_outcome(DEFAULT, outcome, 1, NOW) == RetryDecision("ready", NOW + delay, None)
@@ -45,6 +45,7 @@ def test_max_attempts_fail_the_lead_and_recycling_rests_it_first() -> None:
     assert after_outcome(recycled, "busy", 4, NOW) == ("ready", NOW + timedelta(minutes=10), None)
     assert after_outcome(recycled, "busy", 6, NOW).lead_state == "failed"
     assert after_outcome(recycled, "skipped", 6, NOW).lead_state == "ready"  # a skip is no dial
+    assert after_outcome(recycled, "operator_missed", 6, NOW).lead_state == "ready"  # nor a call the operator missed
 
 
 def test_rules_from_json() -> None:
@@ -70,7 +71,7 @@ def test_a_lead_is_never_retried_past_its_allowance_nor_at_once(outcome: str, at
     assert state in ("ready", "done", "failed")
     if state == "ready":
         assert retry is not None and retry > NOW
-        assert outcome == "skipped" or attempts < attempts_allowed(rules)
+        assert outcome in NOT_DIALS or attempts < attempts_allowed(rules)
     else:
         assert retry is None
     assert (hold is not None) == (outcome == "abandoned")

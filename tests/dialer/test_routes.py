@@ -206,6 +206,40 @@ async def test_a_pause_gives_the_cards_being_read_back_so_no_two_operators_hold_
         await second.close()
 
 
+async def test_a_card_whose_operator_does_not_pick_up_their_phone_spends_none_of_the_clients_attempts(desk: Desk) -> None:
+    """Accept rings the operator's own phone first; nobody answers it, so the client's phone never rang.
+
+    The attempt says so (operator_missed), the lead keeps its count and comes back in 5 minutes.
+    """
+    # Endpoint 104 is nobody's desk phone in the simulator: it rings out.
+    tkachenko = await users.create_user(desk.db, login="tkachenko", full_name="Ткаченко Олег", role=Role.operator,
+                                        password="correct horse battery", passwords=TEST_PASSWORDS,
+                                        team_id=desk.supervisor.team_id, phone_endpoint="104")
+    await campaigns_service.set_agents(desk.db, desk.supervisor, desk.campaign_id, [desk.ivanova, tkachenko.id])
+    away = await _login(desk.http["ivanova"].server, "tkachenko")
+    try:
+        base = f"/api/campaigns/{desk.campaign_id}"
+        card = (await (await away.post(f"{base}/preview/next")).json())["card"]
+        resp = await away.post(f"{base}/preview/{card['lead_id']}/accept")
+        assert resp.status == 202, await resp.text()
+        placed = await resp.json()
+
+        async def ended() -> bool:
+            async with desk.db.reading() as s:
+                attempt = await s.scalar(select(Attempt).where(Attempt.action_id == placed["action_id"]))
+            return attempt is not None and attempt.outcome is not None
+
+        await wait_for(ended, 15.0, "the unanswered operator call to end")
+        async with desk.db.reading() as s:
+            attempt = await s.scalar(select(Attempt).where(Attempt.action_id == placed["action_id"]))
+            lead = await s.get(Lead, card["lead_id"])
+        assert attempt.outcome == "operator_missed"
+        assert (lead.state, lead.attempts) == ("ready", 0)
+        assert utcnow() + timedelta(minutes=4) < lead.next_try_at <= utcnow() + timedelta(minutes=5)
+    finally:
+        await away.close()
+
+
 async def test_pacing_limits_and_preview_cards_only_for_whom_they_are(desk: Desk) -> None:
     url = f"/api/campaigns/{desk.campaign_id}/pacing"
     resp = await desk.http["smirnova"].patch(url, json={"lines_per_agent": 2, "max_lines": 10})

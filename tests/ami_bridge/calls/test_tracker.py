@@ -286,6 +286,35 @@ def test_originate_hints_name_the_agent_and_client_when_exten_does_not() -> None
     assert (ended.call.outcome, ended.call.agent, ended.call.talk_seconds) == (Outcome.ANSWERED, "101", 3)
 
 
+def test_click_to_call_whose_agent_never_answers_says_the_client_was_not_dialled() -> None:
+    """The agent leg rings out (a cut of click_to_call_no_answer before the agent answers): no client leg ever existed.
+
+    A preview card's call is the same Originate; the dialer must not count it as a dial of the client.
+    """
+    name = "click_to_call_no_answer"
+    recs = records(name)
+    response_at = first_index(name, lambda m: m.get("Event") == "OriginateResponse")
+    real_response = recs[response_at]
+    tracker = CallTracker()
+    produced = []
+    for record in recs[:response_at]:
+        msg = record["msg"]
+        if record["dir"] == "out" and msg.get("Action") == "Originate":
+            produced += tracker.originate_sent(msg, record["t"])
+        elif record["dir"] == "in" and "Event" in msg:
+            produced += tracker.feed(msg, record["t"])
+    t = real_response["t"]
+    for leg in (";2", ";1"):
+        produced += tracker.feed({"Event": "Hangup", "Channel": f"Local/101@agents-00000004{leg}", "Cause": "19",
+                                  "Uniqueid": "1795441661.9" if leg == ";2" else "1795441661.8"}, t)
+    produced += tracker.feed({**real_response["msg"], "Response": "Failure", "Reason": "3", "Uniqueid": "<unknown>"}, t)
+    produced += tracker.drain()
+    [ended] = [u.call for u in produced if isinstance(u, CallEnded)]
+    assert (ended.client_dialled, ended.outcome, ended.agent) == (False, Outcome.FAILED, "101")
+    whole = {c.action_id: c for c in finished(drive(name))}
+    assert all(c.client_dialled for c in whole.values()), "the recorded call did dial its client"
+
+
 # ------------------------------------------------------------------ bad input
 
 
