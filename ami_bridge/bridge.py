@@ -158,7 +158,7 @@ class AmiBridge:
     # ----------------------------------------------------------------- originate
 
     async def originate(self, action: dict[str, Any], *, requested_by: int | None = None, client_id: int | None = None,
-                        agent: str | None = None, number: str | None = None) -> str:
+                        agent: str | None = None, number: str | None = None, campaign_id: int | None = None) -> str:
         """Place a call: the tracker hears of it first, then it is sent (exactly once).
 
         With no AMI session right now it raises ``AmiNotConnected`` at once: a click is
@@ -174,7 +174,7 @@ class AmiBridge:
             raise AmiNotConnected(f"no AMI session to {self.conn.peer} now; Originate ActionID={action_id} not sent",
                                   action="Originate", action_id=action_id)
         loop = asyncio.get_running_loop()
-        self._requests[action_id] = {"requested_by_id": requested_by, "client_id": client_id}
+        self._requests[action_id] = {"requested_by_id": requested_by, "client_id": client_id, "campaign_id": campaign_id}
         self.tracker.originate_sent({"Action": "Originate", **action}, loop.time(), agent=agent, number=number)
         fields = {k: v for k, v in action.items() if k != "Action"}
         try:
@@ -271,7 +271,7 @@ class AmiBridge:
             started_at=self.wall_time(call.started_at), answered_at=self.wall_time(call.answered_at),
             ended_at=self.wall_time(call.ended_at), talk_seconds=call.talk_seconds,
             hangup_cause=call.hangup_cause, client_id=request.get("client_id"),
-            requested_by_id=request.get("requested_by_id"),
+            requested_by_id=request.get("requested_by_id"), campaign_id=request.get("campaign_id"),
         )
         recorded = await record_finished_call(self.db, record, default_region=self.config.default_region)
         payload = {**call.to_json(), "call_db_id": recorded.call_id, "client_id": recorded.client_id,

@@ -231,8 +231,10 @@ class ApiClient:
         return list(await self.request("GET", "/api/scripts") or [])
 
     async def start_script(self, client_id: int, *, script_id: int | None = None, code: str | None = None,
-                           call_id: int | None = None) -> dict[str, Any]:
+                           call_id: int | None = None, campaign_id: int | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"client_id": client_id}
+        if campaign_id is not None:
+            body["campaign_id"] = campaign_id
         if script_id is not None:
             body["script_id"] = script_id
         if code is not None:

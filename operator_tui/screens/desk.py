@@ -813,9 +813,13 @@ class DeskScreen(DeskScreenBase):
     @work(exclusive=True, group="script")
     async def start_script(self, client_id: int, script_id: int) -> None:
         call = self.state.call
-        call_id = call.db_call_id if call is not None and call.client_id == client_id else None
+        on_call = call is not None and call.client_id == client_id
+        call_id = call.db_call_id if on_call else None
+        # A campaign call's protocol belongs to the campaign: its results, and the lead its outcome marks.
+        campaign_id = call.campaign_id if on_call and call.script_id == script_id else None
         try:
-            session = await self.ctx.api.start_script(client_id, script_id=script_id, call_id=call_id)
+            session = await self.ctx.api.start_script(client_id, script_id=script_id, call_id=call_id,
+                                                      campaign_id=campaign_id)
         except ServerUnreachable:
             self.notify(_("The server cannot be reached; try again in a moment."), severity="error")
             return

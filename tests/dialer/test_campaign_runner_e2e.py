@@ -20,6 +20,7 @@ from ami_bridge.connection import AmiConnection
 from ami_bridge.pbx_sim import AgentBehaviour, ClientBehaviour, PbxSimulator
 from ami_bridge.queue_actions import QueueOutcome, send_queue_login, send_queue_pause
 from crm_core.db import Database
+from crm_core.models import Call
 from crm_core.services import campaign_dialers
 from crm_core.services import campaigns as campaigns_service
 from crm_core.services import dnc as dnc_service
@@ -241,6 +242,9 @@ async def test_a_client_who_answers_after_the_stop_still_reaches_an_operator(mak
     lead = (await leads_of(db, setup.campaign_id))[phone]
     assert attempt.outcome == "answered" and attempt.agent_id == setup.operators["101"]
     assert rig.record.abandons == [] and lead.abandon_hold_until is None
+    async with db.reading() as s:
+        call = await s.get(Call, attempt.call_id)
+    assert call is not None and call.campaign_id == setup.campaign_id, "the call is filed under its campaign"
     assert rig.sim.queue_members("campaign") == [], "then the operator leaves the stopped campaign's queue"
 
 

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from crm_core.campaign_settings import DEFAULT_DISPOSITIONS, DispositionSpec
 from crm_core.errors import ClientNotFound
 from crm_core.models import Interaction, Lead, Role
 from crm_core.rights import Actor
 from crm_core.services import campaigns as campaigns_service
 from crm_core.services import clients as clients_service
+from crm_core.services import script_protocols
 from operator_tui.screens.pick import PickScreen
 from operator_tui.screens.preview import PreviewScreen, lead_id_of
 from scripts_engine.protocol_store import ProtocolStore
@@ -122,3 +124,46 @@ async def test_a_preview_card_of_a_colleagues_client_opens_and_its_wrap_up_is_sa
     assert (await clients_service.get_card(zvonar.db, mine, romashka)).client.name == "ООО «Ромашка»"
     with pytest.raises(ClientNotFound):
         await clients_service.get_card(zvonar.db, mine, untouched)  # never handed to her
+
+
+async def test_the_script_of_a_campaign_call_is_the_campaigns_protocol_and_its_outcome_marks_the_lead(
+        zvonar: Zvonar, tmp_path: Path) -> None:
+    """The desk starts the campaign's script when the client answers: the protocol is the campaign's, and
+    the script's own outcome (a decision maker named: dm_referral) becomes the lead's disposition."""
+    op = await zvonar.user("ivanova", endpoint="101")
+    sup_user = await zvonar.user("smirnova", role="supervisor")
+    await zvonar.client(op.id, "ООО «Ромашка»", "+79161234567")
+    sup = Actor(user_id=sup_user.id, role=Role.supervisor, team_id=sup_user.team_id)
+    source = (Path(__file__).resolve().parents[2] / "scripts_engine" / "examples" / "cold_call_b2b.yaml").read_text("utf-8")
+    await ProtocolStore(zvonar.db).publish(sup, "cold_call", source)
+    codes = [*DEFAULT_DISPOSITIONS, DispositionSpec("dm_referral", "Дали контакт ЛПР", final=True, success=True)]
+    campaign = await campaigns_service.create_campaign(
+        zvonar.db, sup, {"name": "Холодный обзвон", "mode": "preview", "hours": ALL_DAY, "script_code": "cold_call",
+                         "dispositions": codes})
+    await campaigns_service.set_agents(zvonar.db, sup, campaign.id, [op.id])
+    await campaigns_service.add_list_from_filter(zvonar.db, sup, campaign.id, "Клиенты Ивановой", None)
+    await campaigns_service.launch(zvonar.db, sup, campaign.id)
+
+    app = desk(zvonar.base_url, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _preview_opened(pilot, app, "ivanova")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen) and app.screen.lead is not None,
+                       what="the card")
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: app.screen is screen, what="back on the desk")
+        await wait_for(pilot, lambda: screen.state.shown_state == "on_call", what="the call to connect", timeout=15)
+        await wait_for(pilot, lambda: screen.session is not None, what="the campaign's script", timeout=10)
+        session_id = screen.session["id"]  # type: ignore[index]
+        assert screen.session["campaign_id"] == campaign.id  # type: ignore[index]
+
+    me = Actor(user_id=op.id, role=Role.operator, team_id=op.team_id)
+    store = ProtocolStore(zvonar.db)
+    await store.answer(me, session_id, "greeting", True)
+    await store.answer(me, session_id, "decision_maker", "other")
+    await store.answer(me, session_id, "decision_maker_contact", "Сергей Иванович, +7 916 000-12-34")
+    await store.finish(me, session_id)
+    protocols, total = await script_protocols.list_protocols(zvonar.db, sup, campaign_id=campaign.id)
+    assert total == 1 and protocols[0].id == session_id, "the supervisor finds it under the campaign"
+    async with zvonar.db.reading() as s:
+        [lead] = (await s.execute(select(Lead))).scalars()
+    assert lead.disposition_code == "dm_referral"
