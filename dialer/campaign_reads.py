@@ -14,6 +14,7 @@ from sqlalchemy import case, func, or_, select
 
 from crm_core.db import Database
 from crm_core.models import Attempt, Campaign, CampaignAgent, Lead, User
+from dialer.retries import NOT_DIALS
 from dialer.runner_state import CampaignInfo
 
 
@@ -68,14 +69,15 @@ async def agent_phones(db: Database, user_ids: Iterable[int]) -> list[AgentPhone
 
 
 async def day_counts(db: Database, campaign_id: int, since: datetime) -> tuple[int, int, int]:
-    """(dials, human answers, abandons) of the campaign's attempts started since ``since`` (skipped cards are no dials)."""
+    """(dials, human answers, abandons) of the campaign's attempts started since ``since`` (skipped cards are no dials,
+    nor calls the operator's own phone missed)."""
     human = case((Attempt.outcome.in_(("answered", "abandoned")), 1), else_=0)
     abandoned = case((Attempt.outcome == "abandoned", 1), else_=0)
     async with db.reading() as s:
         row = (await s.execute(
             select(func.count(Attempt.id), func.coalesce(func.sum(human), 0), func.coalesce(func.sum(abandoned), 0))
             .where(Attempt.campaign_id == campaign_id, Attempt.started_at >= since,
-                   func.coalesce(Attempt.outcome, "") != "skipped")
+                   func.coalesce(Attempt.outcome, "").not_in(NOT_DIALS))
         )).one()
     return int(row[0]), int(row[1]), int(row[2])
 

@@ -269,6 +269,13 @@ class _Window:
     def add(self, t: float) -> None:
         self._times.append(t)
 
+    def remove(self, t: float) -> None:
+        """Take back one event at ``t`` (counted, then found not to be one)."""
+        try:
+            self._times.remove(t)
+        except ValueError:
+            pass  # already out of the window
+
     def count(self, t: float) -> int:
         while self._times and self._times[0] < t - self.seconds:
             self._times.popleft()
@@ -379,6 +386,9 @@ class CampaignLive:
         outcome = attempt_outcome(tracker if isinstance(tracker, str) else None, call.abandoned)
         if call.mode == "preview" and payload.get("client_dialled") is False:
             outcome = "operator_missed"  # the operator's own phone was not answered: the client never rang
+            self.run_dials -= 1
+            self.day_dials -= 1
+            self._w_dials.remove(call.dialed_at)
         if outcome == "abandoned" and not call.abandoned:
             # The tracker saw the client leave the queue; no UserEvent reached us.
             self._mark_abandoned(call, t)

@@ -19,6 +19,7 @@ from crm_core.rights import Actor
 from crm_core.services import campaigns as campaigns_service
 from crm_core.services import users
 from crm_core.services.clients import ClientInput, PhoneInput, create_client
+from dialer import campaign_reads
 from dialer.routes import DIALER_KEY
 from tests.dialer.runner_rig import REPO, campaign_queue, utcnow, wait_for
 from zvonar.app import init_app
@@ -236,6 +237,10 @@ async def test_a_card_whose_operator_does_not_pick_up_their_phone_spends_none_of
         assert attempt.outcome == "operator_missed"
         assert (lead.state, lead.attempts) == ("ready", 0)
         assert utcnow() + timedelta(minutes=4) < lead.next_try_at <= utcnow() + timedelta(minutes=5)
+        stats = await (await desk.http["smirnova"].get(f"{base}/stats")).json()
+        assert (stats["day_dials"], stats["dials"]) == (0, 0), "no dial in the supervisor's figures either"
+        since = utcnow() - timedelta(hours=1)
+        assert await campaign_reads.day_counts(desk.db, desk.campaign_id, since) == (0, 0, 0), "nor after a restart"
     finally:
         await away.close()
 
