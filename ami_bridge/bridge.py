@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -32,6 +33,7 @@ from crm_core.services.client_access import DEFAULT_ACCESS_DAYS, hand_number_to
 log = logging.getLogger(__name__)
 
 USER_CACHE_SECONDS = 30.0
+RUNG_KEPT = 10_000  # calls whose rung agent is remembered (their ends are waited for)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ class AmiBridge:
         self._worker: asyncio.Task[None] | None = None
         self._pops: set[asyncio.Task[None]] = set()
         self._users: dict[str, tuple[float, User]] = {}
+        self._teams: dict[int, tuple[float, int | None]] = {}
+        # The user whose phone rang last for a call: whom its end concerns when nobody took it.
+        self._rung: OrderedDict[str, User] = OrderedDict()
         self._clock_offset = 0.0
         # Originates placed by Zvonar: ActionID -> who asked and for which client.
         self._requests: dict[str, dict[str, Any]] = {}
@@ -158,7 +163,8 @@ class AmiBridge:
     # ----------------------------------------------------------------- originate
 
     async def originate(self, action: dict[str, Any], *, requested_by: int | None = None, client_id: int | None = None,
-                        agent: str | None = None, number: str | None = None, campaign_id: int | None = None) -> str:
+                        agent: str | None = None, number: str | None = None, campaign_id: int | None = None,
+                        team_id: int | None = None) -> str:
         """Place a call: the tracker hears of it first, then it is sent (exactly once).
 
         With no AMI session right now it raises ``AmiNotConnected`` at once: a click is
@@ -174,7 +180,8 @@ class AmiBridge:
             raise AmiNotConnected(f"no AMI session to {self.conn.peer} now; Originate ActionID={action_id} not sent",
                                   action="Originate", action_id=action_id)
         loop = asyncio.get_running_loop()
-        self._requests[action_id] = {"requested_by_id": requested_by, "client_id": client_id, "campaign_id": campaign_id}
+        self._requests[action_id] = {"requested_by_id": requested_by, "client_id": client_id, "campaign_id": campaign_id,
+                                     "team_id": team_id}
         self.tracker.originate_sent({"Action": "Originate", **action}, loop.time(), agent=agent, number=number)
         fields = {k: v for k, v in action.items() if k != "Action"}
         try:
@@ -232,15 +239,21 @@ class AmiBridge:
             await self._record(update)
             return
         if isinstance(update, CallStarted):
+            request = self._requests.get(update.action_id or "") or {}
             await self.bus.publish("call.started", {
                 "call_id": update.call_id, "direction": str(update.direction), "number": update.number,
-                "caller_name": update.caller_name, "action_id": update.action_id, **self._addressee(update.action_id),
+                "caller_name": update.caller_name, "action_id": update.action_id,
+                **await self._addressed_to(request.get("requested_by_id"), request.get("team_id")),
             })
             return
         # The rest concern one agent: addressed to that agent's user and visible to their team.
         user = await self._user_for(update.agent)
         addressee = {"agent": update.agent, "call_id": update.call_id,
                      "user_id": user.id if user else None, "team_id": user.team_id if user else None}
+        if isinstance(update, AgentRinging) and user is not None:
+            self._rung[update.call_id] = user
+            while len(self._rung) > RUNG_KEPT:
+                self._rung.popitem(last=False)
         if isinstance(update, AgentStateChanged):
             since = self.wall_time(update.since)
             await self.bus.publish("agent.state", {
@@ -256,9 +269,19 @@ class AmiBridge:
         elif isinstance(update, CallBridged):
             await self.bus.publish("call.bridged", {**addressee, "bridge_id": update.bridge_id})
 
-    def _addressee(self, action_id: str | None) -> dict[str, Any]:
-        request = self._requests.get(action_id or "")
-        return {"user_id": request["requested_by_id"]} if request and request.get("requested_by_id") else {}
+    async def _addressed_to(self, user_id: int | None, team_id: int | None = None) -> dict[str, Any]:
+        """``user_id`` and ``team_id`` for a call event about that user's call, else the team of the campaign
+        that placed it; nothing when it is nobody's yet.
+
+        A call event with no team reaches no supervisor (zvonar/ws.py): it carries the client's number.
+        """
+        if user_id is None:
+            return {} if team_id is None else {"team_id": team_id}
+        now = time.monotonic()
+        cached = self._teams.get(user_id)
+        if cached is None or now - cached[0] >= USER_CACHE_SECONDS:
+            cached = self._teams[user_id] = (now, await users_service.team_of(self.db, user_id))
+        return {"user_id": user_id, "team_id": cached[1]}
 
     async def _record(self, ended: CallEnded) -> None:
         call = ended.call
@@ -274,8 +297,11 @@ class AmiBridge:
             requested_by_id=request.get("requested_by_id"), campaign_id=request.get("campaign_id"),
         )
         recorded = await record_finished_call(self.db, record, default_region=self.config.default_region)
+        rung = self._rung.pop(call.call_id, None)
+        # Nobody took it and nobody asked for it: it still ended on the phone that rang for it.
+        user_id = recorded.agent_id or request.get("requested_by_id") or (rung.id if rung else None)
         payload = {**call.to_json(), "call_db_id": recorded.call_id, "client_id": recorded.client_id,
-                   "user_id": recorded.agent_id or request.get("requested_by_id")}
+                   **await self._addressed_to(user_id, request.get("team_id"))}
         for key in ("started_at", "answered_at", "ended_at"):
             stamp = self.wall_time(call.to_json()[key])
             payload[key] = stamp.isoformat() if stamp else None

@@ -697,7 +697,8 @@ class Dialer:
         if mode != "preview":
             run.window.dial_placed()
         try:
-            await self.bridge.originate(action, client_id=lead.client_id, campaign_id=info.id, **hints)
+            await self.bridge.originate(action, client_id=lead.client_id, campaign_id=info.id, team_id=info.team_id,
+                                        **hints)
         except AmiError as exc:
             # Not resent (it could ring twice): the attempt failed, the retry rule reschedules the lead.
             log.warning("dialer.originate_failed campaign_id=%s lead_id=%s action_id=%s error=%s", info.id, lead.id, action_id, exc)

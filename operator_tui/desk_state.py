@@ -40,6 +40,7 @@ class CallInfo:
     answered_at: datetime | None = None
     ended_at: datetime | None = None
     outcome: str | None = None
+    placed_here: bool = False  # this desk dialled it (click-to-call, a preview card): wrapped up even unanswered
 
     def matches(self, payload: dict[str, Any]) -> bool:
         """Whether an event's call_id or action_id is this call's."""
@@ -172,14 +173,15 @@ class DeskState:
         if self.call is not None and self.call.matches(payload):
             kept = self.call
             fresh = replace(fresh, phase=kept.phase, ringing_since=kept.ringing_since, answered_at=kept.answered_at,
-                            action_id=fresh.action_id or kept.action_id, db_call_id=kept.db_call_id)
+                            action_id=fresh.action_id or kept.action_id, db_call_id=kept.db_call_id,
+                            placed_here=kept.placed_here)
         return replace(self, call=fresh)
 
     def placed(self, placed: dict[str, Any], now: datetime) -> DeskState:
         """A click-to-call the server accepted: the operator's phone rings first."""
         call = CallInfo(action_id=placed.get("action_id"), db_call_id=_int(placed.get("call_id")),
                         number=placed.get("number"), direction="outbound", client_id=_int(placed.get("client_id")),
-                        ringing_since=now)
+                        ringing_since=now, placed_here=True)
         return replace(self, call=call)
 
     def _agent_state(self, payload: dict[str, Any], now: datetime) -> DeskState:
@@ -210,7 +212,8 @@ class DeskState:
         ended = replace(call, phase="ended", ended_at=now, outcome=payload.get("outcome"),
                         db_call_id=_int(payload.get("call_db_id")) or call.db_call_id,
                         client_id=call.client_id or _int(payload.get("client_id")))
-        needs_wrapup = ended.answered_at is not None or ended.direction == "outbound"
+        # A campaign's call that rang here and was gone before it was picked up had no conversation to wrap up.
+        needs_wrapup = ended.answered_at is not None or ended.placed_here
         return replace(self, call=ended, wrapup=ended if needs_wrapup else self.wrapup)
 
     def wrapped_up(self) -> DeskState:

@@ -35,6 +35,8 @@ def event_is_for(actor: Actor, event: BusEvent) -> bool:
         if kind == "campaign" and team is None:
             # As the API: a campaign of no team is its creator's (campaigns.campaign_scope).
             return actor.team_id is None and payload.get("created_by_id") == actor.user_id
+        if kind == "call" and team is None:
+            return False  # nobody's call yet (a caller in the queue): it carries the number, no team may be told
         return team is None or team == actor.team_id
     return False
 

@@ -161,6 +161,12 @@ async def list_users(db: Database, actor: Actor) -> list[User]:
         return list((await s.execute(select(User).where(user_scope(actor)).order_by(User.id))).scalars())
 
 
+async def team_of(db: Database, user_id: int) -> int | None:
+    """The team of a user (None: no team, or no such user); used by the AMI bridge to route call events."""
+    async with db.reading() as s:
+        return await s.scalar(select(User.team_id).where(User.id == user_id))
+
+
 async def user_by_endpoint(db: Database, endpoint: str) -> User | None:
     """The user whose phone endpoint (extension) this is; used by the AMI bridge."""
     async with db.reading() as s:

@@ -249,7 +249,7 @@ class DeskScreen(DeskScreenBase):
         if call is not None and call.live:
             # The desk stopped during this call: nobody knows how it went, so it ends into a wrap-up.
             call = replace(call, phase="ended", ended_at=self.ctx.clock.now())
-            if call.answered_at is not None or call.direction == "outbound":
+            if call.answered_at is not None or call.placed_here:
                 wrapup = call
         self.outbox = Outbox(data.get("outbox"), data.get("refused"), on_change=self._persist_now)
         self.wrapup_draft = dict(data.get("wrapup_draft") or {})

@@ -284,6 +284,33 @@ async def test_a_queue_changed_while_paused_is_joined_on_resume_and_the_old_one_
     assert members("sales2") == ["PJSIP/101"]
 
 
+async def test_a_campaign_call_gone_before_the_operator_picked_up_is_told_to_the_operator_it_rang(
+        make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
+    """Nobody took the call and nobody asked for it: its end goes to the operator whose phone rang (and their team),
+    so the desk stops ringing; while it is nobody's call yet it carries the campaign's team only."""
+    from crm_core.services import users
+
+    phone = "+79161117701"
+    open_zone, _, hours = hours_open_in_one_zone(utcnow())
+    # The client answers after 1 s and gives up 3 s later; 102's phone rings and is never picked up.
+    rig = await make_rig({phone.lstrip("+"): ClientBehaviour("answer", ring_seconds=1.0, talk_seconds=3.0)},
+                         time_scale=0.5, agents={"102": AgentBehaviour(answer_after=None)})
+    setup = await make_campaign(db, mode="progressive", hours=hours, script=False, endpoints=("102",),
+                                clients=[("ООО «Ромашка»", phone, open_zone)])
+    events = await rig.bus.subscribe(["call.started", "call.ringing", "call.ended"])
+    await rig.dialer.start()
+    seen: dict[str, dict] = {}
+    while "call.ended" not in seen:
+        event = await events.get(timeout=20.0)
+        seen.setdefault(event.topic, event.payload)
+    team = await users.ensure_team(db, "Отдел продаж")
+    assert seen["call.ringing"]["user_id"] == setup.operators["102"]
+    ended = seen["call.ended"]
+    assert ended["outcome"] == "abandoned"
+    assert (ended["user_id"], ended["team_id"]) == (setup.operators["102"], team)
+    assert "user_id" not in seen["call.started"] and seen["call.started"]["team_id"] == team
+
+
 async def test_a_lead_pinned_to_an_operator_rings_that_operator_first(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import update
 

@@ -46,6 +46,15 @@ def test_a_call_that_rang_here_and_was_taken_elsewhere_needs_no_wrap_up() -> Non
     assert s.call.phase == "ended" and s.call.outcome == "missed" and s.wrapup is None and s.shown_state == "ready"
 
 
+def test_a_campaign_call_gone_before_it_was_picked_up_ends_the_ringing_and_needs_no_wrap_up() -> None:
+    """The dialer's call rang here; the client hung up first (an abandon): the desk is ready, nothing to wrap up."""
+    campaign_pop = {**POP, "direction": "outbound", "campaign_id": 5, "lead_id": 77, "action_id": "zv-c1"}
+    s = DeskState(user_id=3).apply("screen.pop", campaign_pop, NOW)
+    assert s.shown_state == "ringing"
+    s = s.apply("call.ended", {"user_id": 3, "call_id": "1773.5", "outcome": "abandoned"}, NOW + timedelta(seconds=3))
+    assert s.call.phase == "ended" and s.wrapup is None and s.shown_state != "ringing"
+
+
 def test_events_for_someone_else_change_nothing() -> None:
     s = DeskState(user_id=3)
     assert s.apply("screen.pop", {**POP, "user_id": 4}, NOW) is s

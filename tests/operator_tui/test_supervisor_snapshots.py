@@ -130,9 +130,14 @@ def test_wallboard(snap_compare, server: ThreadedZvonar, tmp_path: Path, size: t
               agent_event(ops[1], "wrap_up", FROZEN_AT - timedelta(seconds=12)),
               agent_event(ops[2], "ready", FROZEN_AT - timedelta(seconds=40)),
               agent_event(ops[3], "paused", FROZEN_AT - timedelta(minutes=14, seconds=5), reason="обед")]
-    calls = [("call.started", {"call_id": "1773559800.17", "direction": "outbound", "number": "+79161234567"}),
-             ("call.answered", {"call_id": "1773559800.17", "agent": "201", "number": "+79161234567", "queue": "campaign"}),
-             ("call.started", {"call_id": "1773559801.18", "direction": "outbound", "number": "+79031234502"})]
+    # The dialer's calls carry its campaign's team (ami_bridge/bridge.py): no other team's board shows them.
+    team = ops[0].team_id
+    calls = [("call.started", {"call_id": "1773559800.17", "direction": "outbound", "number": "+79161234567",
+                               "team_id": team}),
+             ("call.answered", {"call_id": "1773559800.17", "agent": "201", "number": "+79161234567", "queue": "campaign",
+                                "user_id": ops[0].id, "team_id": team}),
+             ("call.started", {"call_id": "1773559801.18", "direction": "outbound", "number": "+79031234502",
+                               "team_id": team})]
 
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         screen = await open_supervisor_screen(pilot, "smirnova", "wallboard", WallboardScreen)

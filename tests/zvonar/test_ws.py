@@ -61,6 +61,12 @@ def test_routing_rule() -> None:
     assert event_is_for(creator, teamless) and event_is_for(admin, teamless)
     assert not any(event_is_for(actor, teamless) for actor in (sup, other_sup, no_team_sup, op))
     assert event_is_for(sup, BusEvent("campaign.state", {"campaign_id": 3, "team_id": 1, "created_by_id": 8}))
+    # A call carries the client's number: its team's supervisors see it; a call nobody's yet, only admins.
+    started = BusEvent("call.started", {"call_id": "1773.5", "number": "+79161234567", "user_id": 5, "team_id": 1})
+    assert event_is_for(sup, started) and not event_is_for(other_sup, started) and event_is_for(admin, started)
+    queued = BusEvent("call.started", {"call_id": "1773.6", "number": "+79161234567"})
+    assert not any(event_is_for(actor, queued) for actor in (sup, other_sup, no_team_sup, op))
+    assert event_is_for(admin, queued)
     # A dialer's part of a preview campaign's figures is for the other dialers: the merged campaign.stats is shown.
     part = BusEvent("dialer.stats_part", {"campaign_id": 1, "dialer": "zvonar-a:4242:0123456789ab", "in_flight": 1})
     assert not any(event_is_for(actor, part) for actor in (op, sup, other_sup, admin))
