@@ -488,10 +488,20 @@ class DeskScreen(DeskScreenBase):
     def on_call_requested(self, message: CallRequested) -> None:
         self.place_call(phone=message.phone, client_id=message.client_id)
 
-    @work(exclusive=True, group="call")
-    async def place_call(self, phone: str | None = None, client_id: int | None = None) -> None:
+    def _not_free_for_a_call(self) -> bool:
+        """Say why no new call may be placed now: one is live, or the last one's wrap-up is not saved yet."""
         if self.state.call is not None and self.state.call.live:
             self.notify(_("You are on a call already."), severity="warning")
+            return True
+        if self.state.wrapup is not None:
+            # A second call's wrap-up would take the place of this one's, and one of them would be lost.
+            self.notify(_("Save the wrap-up of the last call first (Ctrl+S)."), severity="warning")
+            return True
+        return False
+
+    @work(exclusive=True, group="call")
+    async def place_call(self, phone: str | None = None, client_id: int | None = None) -> None:
+        if self._not_free_for_a_call():
             return
         try:
             placed = await self.ctx.api.click_to_call(phone=phone, client_id=None if phone else client_id)
@@ -556,6 +566,8 @@ class DeskScreen(DeskScreenBase):
 
     @work(exclusive=True, group="preview")
     async def action_preview(self) -> None:
+        if self._not_free_for_a_call():
+            return
         try:
             campaigns = await self.ctx.api.campaigns.list()
         except ServerUnreachable:

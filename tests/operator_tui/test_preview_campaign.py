@@ -167,3 +167,46 @@ async def test_the_script_of_a_campaign_call_is_the_campaigns_protocol_and_its_o
     async with zvonar.db.reading() as s:
         [lead] = (await s.execute(select(Lead))).scalars()
     assert lead.disposition_code == "dm_referral"
+
+
+async def test_no_next_card_or_call_before_the_last_calls_wrap_up_is_saved(zvonar: Zvonar, tmp_path: Path) -> None:
+    """A second call's wrap-up would take the first one's place and one would be lost: the desk asks for it first."""
+    op = await zvonar.user("ivanova", endpoint="101")
+    sup_user = await zvonar.user("smirnova", role="supervisor")
+    await zvonar.client(op.id, "ООО «Ромашка»", "+79161234567")
+    await zvonar.client(op.id, "ТОВ «Карпати»", "+380671234502", region="Львовская область")
+    sup = Actor(user_id=sup_user.id, role=Role.supervisor, team_id=sup_user.team_id)
+    campaign = await campaigns_service.create_campaign(
+        zvonar.db, sup, {"name": "Предпросмотр: тёплые клиенты", "mode": "preview", "hours": ALL_DAY})
+    await campaigns_service.set_agents(zvonar.db, sup, campaign.id, [op.id])
+    await campaigns_service.add_list_from_filter(zvonar.db, sup, campaign.id, "Клиенты Ивановой", None)
+    await campaigns_service.launch(zvonar.db, sup, campaign.id)
+
+    app = desk(zvonar.base_url, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _preview_opened(pilot, app, "ivanova")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen) and app.screen.lead is not None,
+                       what="the first card")
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: app.screen is screen, what="back on the desk")
+        await wait_for(pilot, lambda: screen.state.shown_state == "on_call", what="the call to connect", timeout=15)
+        first = screen.state.call.lead_id  # type: ignore[union-attr]
+        channels = [c["channel"] for c in zvonar.sim.live_channels() if "trunk" in c["channel"]]
+        await zvonar.hang_up(channels[0])
+        await wait_for(pilot, lambda: screen.wrapup_panel is not None, what="the wrap-up")
+
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: any("wrap-up" in str(n.message) or "итог" in str(n.message)
+                                          for n in app._notifications), what="the reminder")
+        await pilot.pause(0.3)
+        assert app.screen is screen and screen.state.wrapup.lead_id == first  # type: ignore[union-attr]
+        await pilot.press("1")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: screen.wrapup_panel is None, what="the wrap-up to be saved")
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen) and app.screen.lead is not None
+                       and lead_id_of(app.screen.lead) != first, what="the next card, once it is saved")
+
+    async with zvonar.db.reading() as s:
+        lead = await s.get(Lead, first)
+    assert lead is not None and lead.disposition_code is not None
