@@ -150,7 +150,14 @@ class DeskScreen(DeskScreenBase):
         self.tick()
         self.refresh_agenda()
         if self.state.wrapup is not None:
-            self.call_after_refresh(self.action_wrapup)
+            self._wrapup_after_restore(self.state.wrapup.campaign_id)
+
+    @work(group="campaign")
+    async def _wrapup_after_restore(self, campaign_id: int | None) -> None:
+        """The wrap-up the desk stopped in: a campaign call's needs its campaign's codes, fetched first."""
+        if campaign_id is not None:
+            await self._load_campaign(campaign_id)
+        self.action_wrapup()
 
     @property
     def status_bar(self) -> StatusBar:
@@ -397,6 +404,9 @@ class DeskScreen(DeskScreenBase):
 
     @work(group="campaign")
     async def fetch_campaign(self, campaign_id: int) -> None:
+        await self._load_campaign(campaign_id)
+
+    async def _load_campaign(self, campaign_id: int) -> None:
         if campaign_id in self.campaigns:
             return
         try:

@@ -210,3 +210,47 @@ async def test_no_next_card_or_call_before_the_last_calls_wrap_up_is_saved(zvona
     async with zvonar.db.reading() as s:
         lead = await s.get(Lead, first)
     assert lead is not None and lead.disposition_code is not None
+
+
+async def test_a_desk_restarted_before_the_wrap_up_sends_it_to_the_lead_with_the_campaigns_codes(
+        zvonar: Zvonar, tmp_path: Path) -> None:
+    """The desk stops (a crash, a closed terminal) with a campaign call's wrap-up open; started again, the form
+    shows the campaign's own codes and the outcome lands on the lead, not as a note on the client."""
+    op = await zvonar.user("ivanova", endpoint="101")
+    sup_user = await zvonar.user("smirnova", role="supervisor")
+    await zvonar.client(op.id, "ООО «Ромашка»", "+79161234567")
+    sup = Actor(user_id=sup_user.id, role=Role.supervisor, team_id=sup_user.team_id)
+    campaign = await campaigns_service.create_campaign(
+        zvonar.db, sup, {"name": "Предпросмотр: тёплые клиенты", "mode": "preview", "hours": ALL_DAY})
+    await campaigns_service.set_agents(zvonar.db, sup, campaign.id, [op.id])
+    await campaigns_service.add_list_from_filter(zvonar.db, sup, campaign.id, "Клиенты Ивановой", None)
+    await campaigns_service.launch(zvonar.db, sup, campaign.id)
+
+    app = desk(zvonar.base_url, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _preview_opened(pilot, app, "ivanova")
+        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen) and app.screen.lead is not None,
+                       what="the card")
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: app.screen is screen, what="back on the desk")
+        await wait_for(pilot, lambda: screen.state.shown_state == "on_call", what="the call to connect", timeout=15)
+        channels = [c["channel"] for c in zvonar.sim.live_channels() if "trunk" in c["channel"]]
+        await zvonar.hang_up(channels[0])
+        await wait_for(pilot, lambda: screen.wrapup_panel is not None, what="the wrap-up")
+        await pilot.pause(0.5)  # the state is on disk
+
+    again = desk(zvonar.base_url, tmp_path, login="ivanova")
+    async with again.run_test(size=(120, 40)) as pilot:
+        await log_in(pilot, "ivanova")
+        await wait_for(pilot, lambda: again.desk is not None, what="the desk")
+        screen = again.desk
+        await wait_for(pilot, lambda: screen.wrapup_panel is not None, what="the restored wrap-up")
+        view = await campaigns_service.get_campaign(zvonar.db, sup, campaign.id)
+        assert [d.code for d in screen.wrapup_panel.dispositions] == [d.code for d in view.dispositions]
+        await pilot.press("1")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: screen.wrapup_panel is None, what="the wrap-up to be saved")
+
+    async with zvonar.db.reading() as s:
+        [lead] = (await s.execute(select(Lead))).scalars()
+    assert lead.disposition_code == view.dispositions[0].code
