@@ -28,7 +28,7 @@ from crm_core.rights import Actor
 from crm_core.services import campaigns as campaigns_service
 from crm_core.services import users as users_service
 from scripts_engine.protocol_store import ProtocolStore
-from zvonar.demo_data import CSV_HEADER, DEMO_CAMPAIGN, DEMO_SCRIPT_CODE, csv_row, generate_clients
+from zvonar.demo_data import CSV_HEADER, DEMO_CAMPAIGN, DEMO_DISPOSITIONS, DEMO_SCRIPT_CODE, csv_row, generate_clients
 from zvonar.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ async def ensure_demo_campaign(db: Database) -> dict[str, object] | None:
         await ProtocolStore(db).publish(Actor.of(people["admin"]), DEMO_SCRIPT_CODE, source)
     campaign = await campaigns_service.create_campaign(db, supervisor, {
         "name": DEMO_CAMPAIGN, "mode": "predictive", "queue": "campaign", "script_code": DEMO_SCRIPT_CODE,
-        "hours": {"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"},
+        "hours": {"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}, "dispositions": DEMO_DISPOSITIONS,
     })
     operators = [people[u.login].id for u in DEMO_USERS if u.role is Role.operator]
     await campaigns_service.set_agents(db, supervisor, campaign.id, operators)

@@ -10,6 +10,8 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from crm_core.campaign_settings import DEFAULT_DISPOSITIONS, DispositionSpec
+
 RU_MALE = [("Иванов", "Иван", "Петрович"), ("Смирнов", "Алексей", "Викторович"), ("Кузнецов", "Дмитрий", "Сергеевич"),
            ("Попов", "Сергей", "Андреевич"), ("Лебедев", "Павел", "Игоревич"), ("Соколов", "Андрей", "Николаевич"),
            ("Морозов", "Михаил", "Юрьевич"), ("Волков", "Николай", "Олегович"), ("Фёдоров", "Артём", "Владимирович"),
@@ -159,6 +161,16 @@ def generate_clients(count: int, seed: int = 1) -> Iterator[DemoClient]:
 # name says so); a real campaign keeps to its clients' local calling hours.
 DEMO_CAMPAIGN = "Демо: обзвон базы (круглосуточно, 00:00–24:00 — чтобы демо работало в любой час)"
 DEMO_SCRIPT_CODE = "cold_call"
+# The wrap-up codes of the demo campaign: the usual set and the ones its script ends leads with
+# (scripts_engine/examples/cold_call_b2b.yaml), so the script's outcome lands on the lead.
+DEMO_DISPOSITIONS = (
+    *DEFAULT_DISPOSITIONS,
+    DispositionSpec("meeting_booked", "Назначена встреча", final=True, success=True),
+    DispositionSpec("proposal_requested", "Запросили КП", final=True, success=True),
+    DispositionSpec("dm_referral", "Дали контакт ЛПР", final=True, success=True),
+    DispositionSpec("enterprise_referral", "Передан в отдел крупных клиентов", final=True, success=True),
+    DispositionSpec("dnc_request", "Просит не звонить", final=True, add_to_dnc=True),
+)
 
 CSV_HEADER = ["Наименование", "Вид", "ИНН", "Регион", "Отрасль", "Статус", "Контактное лицо", "Мобильный", "Рабочий", "E-mail", "Источник"]
 

@@ -50,3 +50,19 @@ def test_the_banner_says_how_to_open_the_desk_as_an_operator_and_as_a_supervisor
     for user in DEMO_USERS:
         if user.login in ("ivanova", "supervisor"):
             assert f"password {user.password}" in text
+
+
+def test_every_lead_outcome_of_the_demo_script_is_a_code_of_the_demo_campaign() -> None:
+    """Else the script's outcome (a meeting booked, a decision maker named) would be refused on every demo call."""
+    import scripts_engine
+    from scripts_engine.loader import load_script
+    from zvonar.demo_data import DEMO_DISPOSITIONS
+
+    source = (Path(scripts_engine.__file__).parent / "examples" / "cold_call_b2b.yaml").read_text(encoding="utf-8")
+    script = load_script(source)
+    nodes = [*script.steps, *(h.step for h in script.objections)]
+    wanted = {(o.disposition, o.kind) for step in nodes for o in step.outcomes if o.kind in ("lead_done", "lead_failed")}
+    codes = {d.code: d for d in DEMO_DISPOSITIONS}
+    assert wanted and {code for code, _ in wanted} <= set(codes)
+    assert all(codes[code].final and codes[code].success == (kind == "lead_done") for code, kind in wanted)
+    assert len(codes) == len(DEMO_DISPOSITIONS), "each code once"
