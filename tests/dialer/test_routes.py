@@ -93,6 +93,21 @@ async def desk(db: Database) -> AsyncIterator[Desk]:
     await server.close()
 
 
+async def _finished(desk: Desk, action_id: str, lead_id: int) -> tuple[Attempt, Lead]:
+    """Wait for the attempt's outcome; the attempt and its lead then."""
+    async def ended() -> bool:
+        async with desk.db.reading() as s:
+            attempt = await s.scalar(select(Attempt).where(Attempt.action_id == action_id))
+        return attempt is not None and attempt.outcome is not None
+
+    await wait_for(ended, 15.0, "the preview call's outcome")
+    async with desk.db.reading() as s:
+        attempt = await s.scalar(select(Attempt).where(Attempt.action_id == action_id))
+        lead = await s.get(Lead, lead_id)
+    assert attempt is not None and lead is not None
+    return attempt, lead
+
+
 async def test_preview_card_skip_accept_and_disposition(desk: Desk) -> None:
     ivanova, base = desk.http["ivanova"], f"/api/campaigns/{desk.campaign_id}"
     pops = await desk.bus.subscribe(["screen.pop"])
@@ -122,15 +137,7 @@ async def test_preview_card_skip_accept_and_disposition(desk: Desk) -> None:
     placed = await resp.json()
     assert placed["endpoint"] == "101" and placed["number"] == card["phone"] and placed["lead_id"] == card["lead_id"]
 
-    async def finished() -> bool:
-        async with desk.db.reading() as s:
-            attempt = await s.scalar(select(Attempt).where(Attempt.action_id == placed["action_id"]))
-        return attempt is not None and attempt.outcome is not None
-
-    await wait_for(finished, 10.0, "the preview call's outcome")
-    async with desk.db.reading() as s:
-        attempt = await s.scalar(select(Attempt).where(Attempt.action_id == placed["action_id"]))
-        lead = await s.get(Lead, card["lead_id"])
+    attempt, lead = await _finished(desk, placed["action_id"], card["lead_id"])
     assert attempt.outcome == "answered" and attempt.mode == "preview" and attempt.agent_id == desk.ivanova
     assert attempt.talk_seconds is not None and lead.state == "done"
     pop = (await pops.get(timeout=1.0)).payload
@@ -225,15 +232,7 @@ async def test_a_card_whose_operator_does_not_pick_up_their_phone_spends_none_of
         assert resp.status == 202, await resp.text()
         placed = await resp.json()
 
-        async def ended() -> bool:
-            async with desk.db.reading() as s:
-                attempt = await s.scalar(select(Attempt).where(Attempt.action_id == placed["action_id"]))
-            return attempt is not None and attempt.outcome is not None
-
-        await wait_for(ended, 15.0, "the unanswered operator call to end")
-        async with desk.db.reading() as s:
-            attempt = await s.scalar(select(Attempt).where(Attempt.action_id == placed["action_id"]))
-            lead = await s.get(Lead, card["lead_id"])
+        attempt, lead = await _finished(desk, placed["action_id"], card["lead_id"])
         assert attempt.outcome == "operator_missed"
         assert (lead.state, lead.attempts) == ("ready", 0)
         assert utcnow() + timedelta(minutes=4) < lead.next_try_at <= utcnow() + timedelta(minutes=5)

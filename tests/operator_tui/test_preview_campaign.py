@@ -32,6 +32,30 @@ async def _preview_opened(pilot, app, login: str):  # type: ignore[no-untyped-de
     await pilot.press("f8")
     return screen
 
+async def _preview_campaign(zvonar: Zvonar, sup: Actor, operator_id: int, **fields):  # type: ignore[no-untyped-def]
+    """A running preview campaign over the team's base, with one operator."""
+    campaign = await campaigns_service.create_campaign(
+        zvonar.db, sup, {"name": "Предпросмотр: тёплые клиенты", "mode": "preview", "hours": ALL_DAY, **fields})
+    await campaigns_service.set_agents(zvonar.db, sup, campaign.id, [operator_id])
+    await campaigns_service.add_list_from_filter(zvonar.db, sup, campaign.id, "Клиенты Ивановой", None)
+    return await campaigns_service.launch(zvonar.db, sup, campaign.id)
+
+
+async def _card_called(pilot, app, screen, zvonar: Zvonar) -> None:  # type: ignore[no-untyped-def]
+    """Accept the card shown (F3): the call connects."""
+    await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen) and app.screen.lead is not None,
+                   what="the card")
+    await pilot.press("f3")
+    await wait_for(pilot, lambda: app.screen is screen, what="back on the desk")
+    await wait_for(pilot, lambda: screen.state.shown_state == "on_call", what="the call to connect", timeout=15)
+
+
+async def _client_hangs_up(pilot, screen, zvonar: Zvonar) -> None:  # type: ignore[no-untyped-def]
+    channels = [c["channel"] for c in zvonar.sim.live_channels() if "trunk" in c["channel"]]
+    await zvonar.hang_up(channels[0])
+    await wait_for(pilot, lambda: screen.wrapup_panel is not None, what="the wrap-up")
+
+
 async def test_preview_skip_accept_call_and_campaign_disposition(zvonar: Zvonar, tmp_path: Path) -> None:
     op = await zvonar.user("ivanova", endpoint="101")
     sup_user = await zvonar.user("smirnova", role="supervisor")
@@ -137,21 +161,12 @@ async def test_the_script_of_a_campaign_call_is_the_campaigns_protocol_and_its_o
     source = (Path(__file__).resolve().parents[2] / "scripts_engine" / "examples" / "cold_call_b2b.yaml").read_text("utf-8")
     await ProtocolStore(zvonar.db).publish(sup, "cold_call", source)
     codes = [*DEFAULT_DISPOSITIONS, DispositionSpec("dm_referral", "Дали контакт ЛПР", final=True, success=True)]
-    campaign = await campaigns_service.create_campaign(
-        zvonar.db, sup, {"name": "Холодный обзвон", "mode": "preview", "hours": ALL_DAY, "script_code": "cold_call",
-                         "dispositions": codes})
-    await campaigns_service.set_agents(zvonar.db, sup, campaign.id, [op.id])
-    await campaigns_service.add_list_from_filter(zvonar.db, sup, campaign.id, "Клиенты Ивановой", None)
-    await campaigns_service.launch(zvonar.db, sup, campaign.id)
+    campaign = await _preview_campaign(zvonar, sup, op.id, script_code="cold_call", dispositions=codes)
 
     app = desk(zvonar.base_url, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _preview_opened(pilot, app, "ivanova")
-        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen) and app.screen.lead is not None,
-                       what="the card")
-        await pilot.press("f3")
-        await wait_for(pilot, lambda: app.screen is screen, what="back on the desk")
-        await wait_for(pilot, lambda: screen.state.shown_state == "on_call", what="the call to connect", timeout=15)
+        await _card_called(pilot, app, screen, zvonar)
         await wait_for(pilot, lambda: screen.session is not None, what="the campaign's script", timeout=10)
         session_id = screen.session["id"]  # type: ignore[index]
         assert screen.session["campaign_id"] == campaign.id  # type: ignore[index]
@@ -176,24 +191,14 @@ async def test_no_next_card_or_call_before_the_last_calls_wrap_up_is_saved(zvona
     await zvonar.client(op.id, "ООО «Ромашка»", "+79161234567")
     await zvonar.client(op.id, "ТОВ «Карпати»", "+380671234502", region="Львовская область")
     sup = Actor(user_id=sup_user.id, role=Role.supervisor, team_id=sup_user.team_id)
-    campaign = await campaigns_service.create_campaign(
-        zvonar.db, sup, {"name": "Предпросмотр: тёплые клиенты", "mode": "preview", "hours": ALL_DAY})
-    await campaigns_service.set_agents(zvonar.db, sup, campaign.id, [op.id])
-    await campaigns_service.add_list_from_filter(zvonar.db, sup, campaign.id, "Клиенты Ивановой", None)
-    await campaigns_service.launch(zvonar.db, sup, campaign.id)
+    await _preview_campaign(zvonar, sup, op.id)
 
     app = desk(zvonar.base_url, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _preview_opened(pilot, app, "ivanova")
-        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen) and app.screen.lead is not None,
-                       what="the first card")
-        await pilot.press("f3")
-        await wait_for(pilot, lambda: app.screen is screen, what="back on the desk")
-        await wait_for(pilot, lambda: screen.state.shown_state == "on_call", what="the call to connect", timeout=15)
+        await _card_called(pilot, app, screen, zvonar)
         first = screen.state.call.lead_id  # type: ignore[union-attr]
-        channels = [c["channel"] for c in zvonar.sim.live_channels() if "trunk" in c["channel"]]
-        await zvonar.hang_up(channels[0])
-        await wait_for(pilot, lambda: screen.wrapup_panel is not None, what="the wrap-up")
+        await _client_hangs_up(pilot, screen, zvonar)
 
         await pilot.press("f8")
         await wait_for(pilot, lambda: any("wrap-up" in str(n.message) or "итог" in str(n.message)
@@ -220,23 +225,13 @@ async def test_a_desk_restarted_before_the_wrap_up_sends_it_to_the_lead_with_the
     sup_user = await zvonar.user("smirnova", role="supervisor")
     await zvonar.client(op.id, "ООО «Ромашка»", "+79161234567")
     sup = Actor(user_id=sup_user.id, role=Role.supervisor, team_id=sup_user.team_id)
-    campaign = await campaigns_service.create_campaign(
-        zvonar.db, sup, {"name": "Предпросмотр: тёплые клиенты", "mode": "preview", "hours": ALL_DAY})
-    await campaigns_service.set_agents(zvonar.db, sup, campaign.id, [op.id])
-    await campaigns_service.add_list_from_filter(zvonar.db, sup, campaign.id, "Клиенты Ивановой", None)
-    await campaigns_service.launch(zvonar.db, sup, campaign.id)
+    campaign = await _preview_campaign(zvonar, sup, op.id)
 
     app = desk(zvonar.base_url, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _preview_opened(pilot, app, "ivanova")
-        await wait_for(pilot, lambda: isinstance(app.screen, PreviewScreen) and app.screen.lead is not None,
-                       what="the card")
-        await pilot.press("f3")
-        await wait_for(pilot, lambda: app.screen is screen, what="back on the desk")
-        await wait_for(pilot, lambda: screen.state.shown_state == "on_call", what="the call to connect", timeout=15)
-        channels = [c["channel"] for c in zvonar.sim.live_channels() if "trunk" in c["channel"]]
-        await zvonar.hang_up(channels[0])
-        await wait_for(pilot, lambda: screen.wrapup_panel is not None, what="the wrap-up")
+        await _card_called(pilot, app, screen, zvonar)
+        await _client_hangs_up(pilot, screen, zvonar)
         await pilot.pause(0.5)  # the state is on disk
 
     again = desk(zvonar.base_url, tmp_path, login="ivanova")
