@@ -51,10 +51,19 @@ def _open_line(item: dict[str, Any], tz: Any) -> str:
     return " ".join(p for p in (at, f"[{kind}]" if kind else "", str(item.get("subject") or "")) if p)
 
 
+HISTORY_NOTE = 80  # characters of an entry's note shown on its history line
+
+
 def _history_line(entry: dict[str, Any], tz: Any) -> str:
     status = entry.get("status")
-    return " ".join(p for p in (when(entry.get("at"), tz), str(entry.get("title") or ""),
+    line = " ".join(p for p in (when(entry.get("at"), tz), str(entry.get("title") or ""),
                                 f"({word(EVENT_STATUS_WORDS, status)})" if status else "") if p)
+    # How the call went, as written at its wrap-up: its first line, kept short.
+    body = str((entry.get("details") or {}).get("body") or "").strip().splitlines()
+    if body:
+        note = body[0] if len(body[0]) <= HISTORY_NOTE else body[0][:HISTORY_NOTE - 1] + "…"
+        line = f"{line} — {note}"
+    return line
 
 
 def campaign_rows(pop: dict[str, Any] | None, campaign: dict[str, Any] | None) -> list[tuple[str, str]]:

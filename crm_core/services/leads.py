@@ -47,6 +47,7 @@ from crm_core.models import (
     Campaign,
     Client,
     Disposition,
+    Interaction,
     Lead,
     Role,
     User,
@@ -421,6 +422,8 @@ async def finish_attempt(
         attempt.ended_at = now
         if call_id is not None and fits_id(call_id) and await s.get(Call, call_id) is not None:
             attempt.call_id = call_id
+            if attempt.disposition_code is not None:  # wrapped up during the call
+                await _note_on_the_call(s, attempt)
         attempt.ring_seconds = ring_seconds
         attempt.talk_seconds = talk_seconds
         attempt.answered_at = answered_at
@@ -554,6 +557,7 @@ async def set_disposition(
             attempt.comment = note if note is not None else attempt.comment
             if attempt.agent_id is None and operator:
                 attempt.agent_id = actor.user_id
+            await _note_on_the_call(s, attempt, disposition)
         lead.disposition_code = disposition.code
         lead.updated_at = moment
         target = _disposition_state(disposition)
@@ -582,6 +586,19 @@ async def set_disposition(
         view = lead_view(lead, name or "")
     log.info("leads.disposition lead=%s code=%s state=%s by=%s", lead_id, code, view.state, actor.login)
     return view
+
+
+async def _note_on_the_call(s: AsyncSession, attempt: Attempt, disposition: Disposition | None = None) -> None:
+    """The wrap-up on the call's line of the client's history, where sales people read how the call went."""
+    if attempt.call_id is None or attempt.disposition_code is None:
+        return  # the call is not recorded yet: finish_attempt writes it when it is
+    if disposition is None:
+        disposition = (await s.execute(select(Disposition).where(
+            Disposition.campaign_id == attempt.campaign_id, Disposition.code == attempt.disposition_code))).scalar_one_or_none()
+    name = disposition.name if disposition is not None else attempt.disposition_code
+    body = f"Итог: «{name}»" + (f". {attempt.comment}" if attempt.comment else "")
+    await s.execute(update(Interaction).where(Interaction.call_id == attempt.call_id).values(body=body)
+                    .execution_options(synchronize_session=False))
 
 
 def _may_wrap_up(attempt: Attempt | None, actor: Actor) -> bool:

@@ -324,6 +324,40 @@ async def test_who_may_set_a_disposition(db: Database) -> None:
     assert (await leads.set_disposition(db, cw.sup, cw.campaign.id, lead.id, "not_interested", None)).state == "failed"
 
 
+async def test_the_wrap_up_shows_on_the_calls_line_of_the_client_history(db: Database) -> None:
+    """After the call or during it, the campaign's outcome and the operator's comment are read on the client card."""
+    from crm_core.services import clients as clients_service
+    from crm_core.services.calls import CallRecord, record_finished_call
+
+    cw = await campaign_world(db)
+    ivanova = cw.crm.ivanova
+
+    async def call_recorded(lead: leads.LeasedLead, action: str) -> int:
+        recorded = await record_finished_call(db, CallRecord(
+            direction="outbound", outcome="answered", number=lead.phone, action_id=action, client_id=lead.client_id,
+            campaign_id=cw.campaign.id, started_at=NOW, answered_at=NOW + timedelta(seconds=8),
+            ended_at=NOW + timedelta(minutes=3), talk_seconds=172, requested_by_id=ivanova.user_id))
+        await leads.finish_attempt(db, action, "answered", NOW + timedelta(minutes=3), call_id=recorded.call_id,
+                                   agent_id=ivanova.user_id)
+        return lead.client_id
+
+    async def call_line(client_id: int) -> str | None:
+        card = await clients_service.get_card(db, ivanova, client_id)
+        [line] = [h for h in card.history if h.details.get("call_id")]
+        return line.details["body"]
+
+    after = await _dial(db, cw)
+    client = await call_recorded(after, f"dialer-1-{after.id}-1")
+    await leads.set_disposition(db, ivanova, cw.campaign.id, after.id, "callback", "Перезвонить после обеда, ЛПР в отпуске",
+                                callback_at=NOW + timedelta(days=1), now=NOW + timedelta(minutes=4))
+    assert await call_line(client) == "Итог: «Перезвонить». Перезвонить после обеда, ЛПР в отпуске"
+
+    during = await _dial(db, cw)
+    await leads.set_disposition(db, ivanova, cw.campaign.id, during.id, "agreed", None, now=NOW + timedelta(minutes=1))
+    client = await call_recorded(during, f"dialer-1-{during.id}-1")
+    assert await call_line(client) == "Итог: «Согласие»"
+
+
 async def test_a_retried_disposition_counts_the_dials_like_an_outcome(db: Database) -> None:
     """"Автоответчик" brings the lead back until its dials are used up, then it ends; a callback agreed is kept."""
     cw = await campaign_world(db, retry_rules={"max_attempts": 2})

@@ -123,11 +123,14 @@ def test_the_card_from_the_pop_alone_then_from_the_full_card() -> None:
             "responsible": {"full_name": "Ольга Иванова"}, "timezone": "Asia/Vladivostok",
             "contacts": [{"first_name": "Иван", "last_name": "Петров", "position": "директор",
                           "phones": [{"e164": "+380671234567", "kind": "work"}]}],
-            "history": [{"at": "2027-03-10T11:00:00+00:00", "title": "Звонок", "status": "done"}]}
+            "history": [{"at": "2027-03-10T11:00:00+00:00", "title": "Звонок", "status": "done"},
+                        {"at": "2027-03-09T11:00:00+00:00", "title": "Исходящий звонок +79161234567", "status": "done",
+                         "details": {"body": "Итог: «Перезвонить». ЛПР в отпуске до 20.03\nвторая строка"}}]}
     full = card_view(POP, card, [], {"name": "Осень", "goal": "продлить договор"}, NOW)
     assert full.complete and [p for p, _label in full.phones] == ["+79161234567", "+380671234567"]
     assert ("Region", "Москва · 17:30 (UTC+10)") in full.rows and ("Responsible", "Ольга Иванова") in full.rows
-    assert full.history == ["10.03 14:00 Звонок (состоялось)"]
+    assert full.history == ["10.03 14:00 Звонок (состоялось)",
+                            "09.03 14:00 Исходящий звонок +79161234567 (состоялось) — Итог: «Перезвонить». ЛПР в отпуске до 20.03"]
     assert ("Campaign", "Осень") in full.campaign and ("Goal", "продлить договор") in full.campaign
 
 
