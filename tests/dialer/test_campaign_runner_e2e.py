@@ -20,7 +20,7 @@ from ami_bridge.connection import AmiConnection
 from ami_bridge.pbx_sim import AgentBehaviour, ClientBehaviour, PbxSimulator
 from ami_bridge.queue_actions import QueueOutcome, send_queue_login, send_queue_pause
 from crm_core.db import Database
-from crm_core.models import Call
+from crm_core.models import Attempt, Call
 from crm_core.services import campaign_dialers
 from crm_core.services import campaigns as campaigns_service
 from crm_core.services import dnc as dnc_service
@@ -238,6 +238,11 @@ async def test_a_client_who_answers_after_the_stop_still_reaches_an_operator(mak
     assert [m["Interface"] for m in rig.sim.queue_members("campaign")] == ["PJSIP/101"], "the operator stays while it rings"
 
     await wait_for(lambda: setup.campaign_id not in rig.dialer.runs, 20.0, "the stopped campaign's call to end")
+
+    async def settled_attempt() -> bool:
+        return all(a.outcome is not None for a in await attempts_of(db, setup.campaign_id))
+
+    await wait_for(settled_attempt, 5.0, "the call's outcome")
     [attempt] = await attempts_of(db, setup.campaign_id)
     lead = (await leads_of(db, setup.campaign_id))[phone]
     assert attempt.outcome == "answered" and attempt.agent_id == setup.operators["101"]
@@ -277,8 +282,15 @@ async def test_a_queue_changed_while_paused_is_joined_on_resume_and_the_old_one_
     assert members("campaign") == ["PJSIP/101"], "still in the old queue while its call rings"
 
     await wait_for(lambda: len(rig.record.calls) >= 2, 15.0, "dialing on in the new queue")
-    [first, *_] = sorted(await attempts_of(db, setup.campaign_id), key=lambda a: a.id)
-    assert first.phone_e164 == answering and first.outcome == "answered" and first.agent_id == setup.operators["101"]
+
+    async def first_attempt() -> Attempt | None:
+        first = min(await attempts_of(db, setup.campaign_id), key=lambda a: a.id)
+        return first if first.outcome is not None else None
+
+    await wait_for(first_attempt, 5.0, "the first call's outcome")
+    first = await first_attempt()
+    assert first is not None and first.phone_e164 == answering
+    assert first.outcome == "answered" and first.agent_id == setup.operators["101"]
     assert rig.record.abandons == []
     await wait_for(lambda: members("campaign") == [], 2.0, "the operator out of the old queue")
     assert members("sales2") == ["PJSIP/101"]
