@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from crm_core.campaign_settings import RetryRules
 
-__all__ = ["NOT_DIALS", "OUTCOMES", "RetryDecision", "RetryRules", "after_outcome", "attempts_allowed"]
+__all__ = ["NOT_DIALS", "OUTCOMES", "RetryDecision", "RetryRules", "after_outcome"]
 
 OUTCOMES = ("answered", "busy", "no_answer", "congestion", "failed", "machine", "abandoned", "lost", "skipped",
             "operator_missed")
@@ -58,8 +58,3 @@ def after_outcome(rules: RetryRules, outcome: str, attempts: int, now: datetime)
         return RetryDecision("ready", now + timedelta(minutes=_delay_minutes(rules, outcome)), hold)
     at = rules.retry_at(attempts, _delay_minutes(rules, outcome), now)
     return RetryDecision("failed", None, hold) if at is None else RetryDecision("ready", at, hold)
-
-
-def attempts_allowed(rules: RetryRules) -> int:
-    """How many dials a lead gets in all, recycling included."""
-    return rules.attempts_allowed

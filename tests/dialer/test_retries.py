@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crm_core.errors import InvalidInput
-from dialer.retries import NOT_DIALS, OUTCOMES, RetryDecision, RetryRules, after_outcome, attempts_allowed
+from dialer.retries import NOT_DIALS, OUTCOMES, RetryDecision, RetryRules, after_outcome
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
 DEFAULT = RetryRules()
@@ -40,7 +40,7 @@ def test_max_attempts_fail_the_lead_and_recycling_rests_it_first() -> None:
     assert after_outcome(DEFAULT, "no_answer", 4, NOW).lead_state == "ready"
     assert after_outcome(DEFAULT, "no_answer", 5, NOW) == ("failed", None, None)
     recycled = RetryRules(max_attempts=3, recycles=1, recycle_hours=24)
-    assert attempts_allowed(recycled) == 6
+    assert recycled.attempts_allowed == 6
     assert after_outcome(recycled, "busy", 3, NOW) == ("ready", NOW + timedelta(hours=24), None)
     assert after_outcome(recycled, "busy", 4, NOW) == ("ready", NOW + timedelta(minutes=10), None)
     assert after_outcome(recycled, "busy", 6, NOW).lead_state == "failed"
@@ -71,7 +71,7 @@ def test_a_lead_is_never_retried_past_its_allowance_nor_at_once(outcome: str, at
     assert state in ("ready", "done", "failed")
     if state == "ready":
         assert retry is not None and retry > NOW
-        assert outcome in NOT_DIALS or attempts < attempts_allowed(rules)
+        assert outcome in NOT_DIALS or attempts < rules.attempts_allowed
     else:
         assert retry is None
     assert (hold is not None) == (outcome == "abandoned")
