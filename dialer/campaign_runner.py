@@ -813,8 +813,20 @@ class Dialer:
         if topic == "call.answered":
             if run.live.connected(action_id, t, _text(payload.get("call_id"))):
                 run.wake.set()
+                await self._claim_attempt(run, action_id, payload.get("user_id"))
         elif topic == "call.ended":
             await self._settle(run, action_id, payload, t)
+
+    async def _claim_attempt(self, run: CampaignRun, action_id: str, user_id: Any) -> None:
+        """The operator a queue call reached is written on its attempt now: from then on only they wrap it up."""
+        call = run.live.calls.get(action_id)
+        if call is None or call.agent_id is not None or not isinstance(user_id, int) or isinstance(user_id, bool):
+            return
+        call.agent_id = user_id
+        try:
+            await leads_service.claim_attempt(self.db, action_id, user_id)
+        except Exception as exc:  # the attempt gets its agent when the call ends anyway
+            log.warning("dialer.claim_failed action_id=%s error=%s", action_id, type(exc).__name__)
 
     async def _state_announced(self, payload: Mapping[str, Any]) -> None:
         """A campaign's state changed (its route says so right after the commit): act on it now, not at the next poll."""

@@ -61,7 +61,8 @@ from crm_core.services.clients import check_aware, clean_text, fits_id
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "CALLBACK_PRIORITY", "check_now", "lock_lead", "FinishedAttempt", "LeadView", "LeasedLead", "finish_attempt", "lease_leads", "lead_zones",
+    "CALLBACK_PRIORITY", "check_now", "claim_attempt", "lock_lead", "FinishedAttempt", "LeadView", "LeasedLead", "finish_attempt",
+    "lease_leads", "lead_zones",
     "reclaim_expired_leases", "recover_dialing", "release_lead", "set_disposition", "start_attempt",
 ]
 
@@ -460,6 +461,17 @@ async def finish_attempt(
     log.info("leads.finished action=%s lead=%s outcome=%s state=%s applied=%s",
              action_id, result.lead_id, outcome, result.lead_state, result.applied)
     return result
+
+
+async def claim_attempt(db: Database, action_id: str, agent_id: int) -> bool:
+    """The operator a queue call reached, on its attempt while it is in progress; False if it has one or has ended."""
+    if not isinstance(action_id, str) or not _ACTION_ID.match(action_id) or not fits_id(agent_id):
+        return False
+    async with db.transaction() as s:
+        claimed = await s.execute(
+            update(Attempt).where(Attempt.action_id == action_id, Attempt.agent_id.is_(None), Attempt.outcome.is_(None))
+            .values(agent_id=agent_id).execution_options(synchronize_session=False))
+    return claimed.rowcount == 1
 
 
 async def _appeal_status(s: AsyncSession, appeal_id: int, status: str, from_statuses: tuple[str, ...]) -> None:

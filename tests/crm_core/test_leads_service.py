@@ -324,6 +324,22 @@ async def test_who_may_set_a_disposition(db: Database) -> None:
     assert (await leads.set_disposition(db, cw.sup, cw.campaign.id, lead.id, "not_interested", None)).state == "failed"
 
 
+async def test_once_the_queue_call_reaches_an_operator_only_they_wrap_it_up(db: Database) -> None:
+    """The dialer writes the operator on the attempt when they answer; a colleague is refused from then on."""
+    cw = await campaign_world(db)
+    lead = await _dial(db, cw)
+    action = f"dialer-1-{lead.id}-1"
+    assert await leads.claim_attempt(db, action, cw.crm.ivanova.user_id)
+    assert not await leads.claim_attempt(db, action, cw.crm.petrov.user_id), "the first operator keeps it"
+    with pytest.raises(Forbidden):
+        await leads.set_disposition(db, cw.crm.petrov, cw.campaign.id, lead.id, "agreed", None, now=NOW)
+    view = await leads.set_disposition(db, cw.crm.ivanova, cw.campaign.id, lead.id, "agreed", None, now=NOW)
+    assert view.state == "dialing"
+    await leads.finish_attempt(db, action, "answered", NOW + timedelta(minutes=2))
+    assert not await leads.claim_attempt(db, action, cw.crm.petrov.user_id), "an ended call is not claimed"
+    assert not await leads.claim_attempt(db, "bad\r\naction", cw.crm.petrov.user_id)
+
+
 async def test_the_wrap_up_shows_on_the_calls_line_of_the_client_history(db: Database) -> None:
     """After the call or during it, the campaign's outcome and the operator's comment are read on the client card."""
     from crm_core.services import clients as clients_service

@@ -323,6 +323,27 @@ async def test_a_campaign_call_gone_before_the_operator_picked_up_is_told_to_the
     assert "user_id" not in seen["call.started"] and seen["call.started"]["team_id"] == team
 
 
+async def test_the_operator_a_queue_call_reaches_is_on_its_attempt_while_they_talk(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
+    """Written when they answer, not when the call ends: a colleague cannot wrap up the call meanwhile."""
+    phone = "+79161118801"
+    open_zone, _, hours = hours_open_in_one_zone(utcnow())
+    # Time runs at a tenth: the client talks 30 simulated seconds, 3 s here.
+    rig = await make_rig({phone.lstrip("+"): ClientBehaviour("answer", ring_seconds=1.0, talk_seconds=30.0)},
+                         agents={"101": AgentBehaviour(answer_after=0.3, talk_seconds=None)})
+    setup = await make_campaign(db, mode="progressive", hours=hours, script=False, endpoints=("101",),
+                                clients=[("ООО «Ромашка»", phone, open_zone)])
+    await rig.dialer.start()
+
+    async def talking() -> bool:
+        attempts = await attempts_of(db, setup.campaign_id)
+        return bool(attempts) and attempts[0].agent_id is not None
+
+    await wait_for(talking, 10.0, "the operator on the attempt")
+    [attempt] = await attempts_of(db, setup.campaign_id)
+    assert attempt.outcome is None, "still talking"
+    assert attempt.agent_id == setup.operators["101"]
+
+
 async def test_a_lead_pinned_to_an_operator_rings_that_operator_first(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import update
 
