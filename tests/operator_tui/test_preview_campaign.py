@@ -64,12 +64,7 @@ async def test_preview_skip_accept_call_and_campaign_disposition(zvonar: Zvonar,
     sup = Actor(user_id=sup_user.id, role=Role.supervisor, team_id=sup_user.team_id)
     source = (Path(__file__).resolve().parents[2] / "scripts_engine" / "examples" / "cold_call_b2b.yaml").read_text("utf-8")
     await ProtocolStore(zvonar.db).publish(sup, "cold_call", source)
-    campaign = await campaigns_service.create_campaign(
-        zvonar.db, sup, {"name": "Предпросмотр: тёплые клиенты", "mode": "preview", "hours": ALL_DAY,
-                         "script_code": "cold_call"})
-    await campaigns_service.set_agents(zvonar.db, sup, campaign.id, [op.id])
-    await campaigns_service.add_list_from_filter(zvonar.db, sup, campaign.id, "Клиенты Ивановой", None)
-    await campaigns_service.launch(zvonar.db, sup, campaign.id)
+    campaign = await _preview_campaign(zvonar, sup, op.id, script_code="cold_call")
 
     app = desk(zvonar.base_url, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
