@@ -108,6 +108,9 @@ class Lead(Base):
         Index("ix_leads_lease", "state", "lease_expires_at"),
         # A number put on a DNC list finds its waiting leads in every campaign.
         Index("ix_leads_phone_e164", "phone_e164"),
+        # The numbers on an abandon hold, few among many: what every lease checks (a number's hold).
+        Index("ix_leads_on_hold", "phone_e164", "abandon_hold_until",
+              postgresql_where=text("abandon_hold_until IS NOT NULL"), sqlite_where=text("abandon_hold_until IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
