@@ -224,7 +224,7 @@ async def escalate_hot_lead(
     db: Database, lead_id: int, to_user_id: int, now: datetime, due_by: datetime | None = None,
     reason: str = "Обращение не обработано за 10 минут",
 ) -> LeadView | None:
-    """Hand an overdue hot lead to another operator (the Bitrix24 flow): pinned to them, due again in 10 minutes.
+    """Hand an overdue hot lead to another operator (the Bitrix24 flow): pinned to them, dialable at once, due again in 10 minutes.
 
     A "primary" client (the card the appeal created) is reassigned to them too, with a
     history row in the supervisor's (the campaign's creator's) name. None if the lead is
@@ -244,6 +244,9 @@ async def escalate_hot_lead(
         previous = lead.agent_id
         lead.agent_id = user.id
         lead.due_by = due_by or now + HOT_WITHIN
+        if lead.next_try_at is not None and lead.next_try_at > now:
+            # A lapsed lead rests only from its last owner's preview skip or missed phone: theirs, not the new owner's.
+            lead.next_try_at = None
         lead.priority = max(lead.priority, HOT_PRIORITY)
         lead.updated_at = now
         client = await s.get(Client, lead.client_id)

@@ -223,6 +223,10 @@ async def test_a_preview_skip_is_no_call_back(db: Database) -> None:
                                      skipped_by=ivanova)
     [done] = await escalate_overdue(db, NOW + timedelta(minutes=11), {cw.campaign.id: MOSCOW_OPEN})
     assert (done.lead_id, done.from_user_id, done.to_user_id) == (lead_id, None, cw.crm.petrov.user_id)
+    # The rest Ivanova's skip gave it was hers: Petrov has his 10 minutes from now, not after the hour.
+    [card] = await leads_service.lease_leads(db, cw.campaign.id, "dialer-1", NOW + timedelta(minutes=12), 1, 30,
+                                             agent_id=cw.crm.petrov.user_id)
+    assert card.id == lead_id
 
 
 async def test_a_finished_lead_brought_back_by_a_hot_appeal_dials_in_the_clients_zone_of_today(db: Database) -> None:
