@@ -187,6 +187,10 @@ class Disposition(Base):
     success: Mapped[bool] = mapped_column(Boolean, default=False)
     retry_minutes: Mapped[int | None] = mapped_column(Integer)
     add_to_dnc: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # the order operators see
+    # Dropped from the campaign's set: no longer offered or accepted, but the calls wrapped up
+    # with it (one may still be in progress) keep its meaning and its name.
+    retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DncNumber(Base):

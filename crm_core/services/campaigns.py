@@ -256,7 +256,8 @@ async def _views(s: AsyncSession, campaigns: Sequence[Campaign]) -> list[Campaig
     ):
         agents[cid].append(uid)
     dispositions: dict[int, list[DispositionView]] = {i: [] for i in ids}
-    for d in (await s.execute(select(Disposition).where(Disposition.campaign_id.in_(ids)).order_by(Disposition.id))).scalars():
+    for d in (await s.execute(select(Disposition).where(Disposition.campaign_id.in_(ids), ~Disposition.retired)
+                              .order_by(Disposition.position, Disposition.id))).scalars():
         dispositions[d.campaign_id].append(
             DispositionView(d.code, d.name, d.final, d.success, d.retry_minutes, d.add_to_dnc))
     counts: dict[int, dict[str, int]] = {i: dict.fromkeys(LEAD_STATES, 0) for i in ids}
@@ -388,9 +389,27 @@ async def create_campaign(db: Database, actor: Actor, data: CampaignInput | Mapp
 
 
 def _add_dispositions(s: AsyncSession, campaign_id: int, specs: Iterable[DispositionSpec]) -> None:
-    for d in specs:
+    for position, d in enumerate(specs):
         s.add(Disposition(campaign_id=campaign_id, code=d.code, name=d.name, final=d.final, success=d.success,
-                          retry_minutes=d.retry_minutes, add_to_dnc=d.add_to_dnc))
+                          retry_minutes=d.retry_minutes, add_to_dnc=d.add_to_dnc, position=position))
+
+
+async def _replace_dispositions(s: AsyncSession, campaign_id: int, specs: Sequence[DispositionSpec]) -> None:
+    """The campaign's set becomes ``specs``, in their order; codes left out are retired, not deleted.
+
+    A code set during a call still in progress is read when the call ends, and the export
+    names every code ever used: both must still find it.
+    """
+    old = {d.code: d for d in (await s.execute(select(Disposition).where(Disposition.campaign_id == campaign_id))).scalars()}
+    for position, spec in enumerate(specs):
+        row = old.pop(spec.code, None)
+        if row is None:
+            row = Disposition(campaign_id=campaign_id, code=spec.code)
+            s.add(row)
+        row.name, row.final, row.success = spec.name, spec.final, spec.success
+        row.retry_minutes, row.add_to_dnc, row.position, row.retired = spec.retry_minutes, spec.add_to_dnc, position, False
+    for row in old.values():
+        row.retired = True
 
 
 _UPDATABLE = {"name", "mode", "queue", "caller_id", "script_code", "hours", "retry_rules", "pacing", "hot_appeals",
@@ -438,11 +457,7 @@ async def update_campaign(db: Database, actor: Actor, campaign_id: int, changes:
             elif name == "dispositions":
                 if not isinstance(value, list | tuple):
                     raise InvalidInput("dispositions must be a list of {code, name, final, ...}")
-                specs = check_dispositions([_spec(item) for item in value])
-                for old in (await s.execute(select(Disposition).where(Disposition.campaign_id == campaign.id))).scalars():
-                    await s.delete(old)
-                await s.flush()
-                _add_dispositions(s, campaign.id, specs)
+                await _replace_dispositions(s, campaign.id, check_dispositions([_spec(item) for item in value]))
         campaign.updated_at = utcnow()
         await s.flush()
         view = await view_of(s, campaign)

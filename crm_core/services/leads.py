@@ -548,10 +548,10 @@ async def set_disposition(
         if lead is None or lead.campaign_id != campaign.id:
             raise LeadNotFound(f"no lead {lead_id} in campaign {campaign.id}")
         disposition = (await s.execute(select(Disposition).where(
-            Disposition.campaign_id == campaign.id, Disposition.code == code))).scalar_one_or_none()
+            Disposition.campaign_id == campaign.id, Disposition.code == code, ~Disposition.retired))).scalar_one_or_none()
         if disposition is None:
-            known = (await s.execute(select(Disposition.code).where(Disposition.campaign_id == campaign.id)
-                                     .order_by(Disposition.id))).scalars()
+            known = (await s.execute(select(Disposition.code).where(Disposition.campaign_id == campaign.id, ~Disposition.retired)
+                                     .order_by(Disposition.position, Disposition.id))).scalars()
             raise UnknownDisposition(f"code {code[:40]!r} is not a disposition of this campaign: {', '.join(known)}")
         if callback_at is not None:
             if disposition.final:

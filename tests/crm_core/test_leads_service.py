@@ -669,3 +669,33 @@ async def test_any_settings_are_stored_or_refused_never_crash(db: Database) -> N
             await campaigns_service.create_campaign(db, cw.crm.admin, data)
         except DomainError:
             pass
+
+
+async def test_a_code_set_during_the_call_stands_when_the_supervisor_replaces_the_codes(db: Database) -> None:
+    """Codes dropped from the campaign are no longer offered, but what was set with them stands and keeps its name."""
+    cw = await campaign_world(db)
+    ivanova = cw.crm.ivanova
+    lead = await _dial(db, cw)
+    tomorrow = NOW + timedelta(days=1)
+    await leads.set_disposition(db, ivanova, cw.campaign.id, lead.id, "callback", "Перезвонить завтра, ЛПР в отъезде",
+                                callback_at=tomorrow, now=NOW + timedelta(minutes=1))
+    # Mid-call, the supervisor rewrites the codes: «Перезвонить» becomes two codes.
+    kept = [{"code": "agreed", "name": "Согласие", "final": True, "success": True},
+            {"code": "callback_morning", "name": "Перезвонить утром", "final": False, "retry_minutes": 720},
+            {"code": "not_interested", "name": "Не интересно", "final": True}]
+    view = await campaigns_service.update_campaign(db, cw.sup, cw.campaign.id, {"dispositions": kept})
+    assert [d.code for d in view.dispositions] == ["agreed", "callback_morning", "not_interested"]
+    finished = await leads.finish_attempt(db, f"dialer-1-{lead.id}-1", "answered", NOW + timedelta(minutes=3),
+                                          agent_id=ivanova.user_id)
+    assert (finished.lead_state, finished.applied) == ("ready", True)
+    after = await _lead(db, lead.id)
+    assert (after.next_try_at, after.disposition_code) == (tomorrow, "callback")
+    csv_text = (await campaigns_service.export_attempts_csv(db, cw.sup, cw.campaign.id)).decode("utf-8-sig")
+    assert "Перезвонить" in csv_text.splitlines()[1]
+    # The old code is not accepted for new calls; the new ones are, in the order the supervisor gave.
+    with pytest.raises(UnknownDisposition):
+        await leads.set_disposition(db, cw.sup, cw.campaign.id, lead.id, "callback", None, now=NOW + timedelta(minutes=5))
+    # Put back later, it is the campaign's code again, in its new place.
+    view = await campaigns_service.update_campaign(db, cw.sup, cw.campaign.id, {"dispositions": [
+        {"code": "callback", "name": "Перезвонить", "final": False, "retry_minutes": 60}, *kept]})
+    assert [d.code for d in view.dispositions] == ["callback", "agreed", "callback_morning", "not_interested"]
