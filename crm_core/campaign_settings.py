@@ -73,14 +73,17 @@ class CallingHours:
         end = _minute(data.get("end", "21:00"), "hours.end")
         if start >= end:
             raise InvalidInput("hours.end must be after hours.start (a window does not cross midnight)")
-        public = data.get("public_holidays", False)
-        if not isinstance(public, bool):
-            raise InvalidInput("hours.public_holidays must be true or false")
         country = data.get("holiday_country")
         if country is not None:
             if not isinstance(country, str) or not supported_country(country.upper()):
                 raise InvalidInput(f"hours.holiday_country {str(country)[:20]!r} is not a country with known public holidays")
             country = country.upper()
+        # Naming a country asks for its holidays; naming one while turning them off is a contradiction, not a no-op.
+        public = data.get("public_holidays", country is not None)
+        if not isinstance(public, bool):
+            raise InvalidInput("hours.public_holidays must be true or false")
+        if country is not None and not public:
+            raise InvalidInput("hours.holiday_country applies public holidays: drop it, or set hours.public_holidays true")
         fallback = data.get("fallback_zone", DEFAULT_FALLBACK_ZONE)
         if not isinstance(fallback, str) or zone_info(fallback) is None:
             raise InvalidInput(f"hours.fallback_zone {str(fallback)[:64]!r} is not a known time zone (e.g. Europe/Moscow)")

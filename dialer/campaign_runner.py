@@ -631,13 +631,20 @@ class Dialer:
             await self._release(lead.id, utcnow(), "ready", None, "campaign no longer running")
             return 0
         try:
+            caller_id = company_caller_id(info.caller_id, self.config.company_caller_id)
+        except ValueError as exc:
+            # The campaign's setting is at fault, not the lead: it goes back as it was.
+            log.error("dialer.caller_id_unusable campaign_id=%s error=%s", info.id, exc)
+            await self._release(lead.id, utcnow(), "ready", None, "the campaign's caller ID cannot be sent")
+            return 0
+        try:
             digits = phone_digits(lead.phone)
             action_id = new_action_id()
             action = campaign_originate(
                 action_id=action_id, digits=digits, campaign_id=info.id, lead_id=lead.id, queue=info.queue,
                 client_name=getattr(lead, "client_name", None), trunk_dial_template=self.config.trunk_dial_template,
                 context=self.config.campaign_context, timeout_ms=int(info.ring_timeout(self.config.default_ring_timeout) * 1000),
-                caller_id=company_caller_id(info.caller_id, self.config.company_caller_id),
+                caller_id=caller_id,
             )
         except (InvalidPhone, ValueError) as exc:
             await self._undialable(run, lead, exc)

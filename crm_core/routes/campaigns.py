@@ -36,8 +36,9 @@ class HoursIn(CrmBody):
     start: str = Field("09:00", pattern=HHMM)
     end: str = Field("21:00", pattern=HHMM, description="exclusive; after start (no window across midnight)")
     holidays: list[str] = Field(default_factory=list, max_length=1000, description="dates off, YYYY-MM-DD")
-    public_holidays: bool = Field(False, description="also the public holidays of each client's country")
-    holiday_country: str | None = Field(None, pattern=r"^[A-Za-z]{2}$", description="one country's holidays for every lead")
+    public_holidays: bool = Field(False, description="also the public holidays of each client's country "
+                                  "(true when holiday_country is given)")
+    holiday_country: str | None = Field(None, pattern=r"^[A-Za-z]{2}$", description="one country's holidays for every lead (turns public_holidays on)")
     fallback_zone: str = Field("Europe/Moscow", min_length=1, max_length=64,
                                description="stands in for an unknown zone when the leads name none")
 

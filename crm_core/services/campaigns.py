@@ -80,7 +80,7 @@ log = logging.getLogger(__name__)
 MAX_AGENTS = 500
 LOAD_CHUNK = 1000
 _QUEUE = re.compile(r"^[A-Za-z0-9_\-]{1,80}$")
-_CALLER_ID = re.compile(r'^[\w\s"<>+\-().]{1,80}$')
+_CALLER_ID = re.compile(r'^[\w "<>+\-().]{1,80}$')  # a space, not \s: CR/LF would inject AMI headers
 _SCRIPT_CODE = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 AGENT_ROLES = (Role.operator, Role.manager, Role.supervisor)
@@ -315,14 +315,14 @@ async def running_campaigns(db: Database) -> list[CampaignView]:
 
 
 def _clean_queue(value: Any) -> str:
-    if not isinstance(value, str) or not _QUEUE.match(value):
+    if not isinstance(value, str) or not _QUEUE.fullmatch(value):
         raise InvalidInput("queue must be an Asterisk queue name: 1-80 letters, digits, _ or -")
     return value
 
 
 def _clean_caller_id(value: Any) -> str | None:
     text = clean_text(value, "caller_id", 80)
-    if text is not None and not _CALLER_ID.match(text):
+    if text is not None and not _CALLER_ID.fullmatch(text):
         raise InvalidInput('caller_id must be a number or "Name" <number> (letters, digits, spaces, + - ( ) < > ")')
     return text
 
@@ -336,7 +336,7 @@ def _clean_mode(value: Any) -> str:
 async def _clean_script_code(s: AsyncSession, value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not _SCRIPT_CODE.match(value):
+    if not isinstance(value, str) or not _SCRIPT_CODE.fullmatch(value):
         raise InvalidInput("script_code must be a script code (a-z, 0-9, _ and -)")
     if await s.scalar(select(CallScript.id).where(CallScript.code == value).limit(1)) is None:
         raise InvalidInput(f"script_code: no published script {value!r} (publish it first)")

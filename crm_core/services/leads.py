@@ -119,7 +119,7 @@ class FinishedAttempt:
 
 
 def _check_owner(owner: str) -> None:
-    if not isinstance(owner, str) or not _OWNER.match(owner):
+    if not isinstance(owner, str) or not _OWNER.fullmatch(owner):
         raise InvalidInput("owner must be 1-64 characters: letters, digits and . : @ _ -")
 
 
@@ -323,7 +323,7 @@ async def start_attempt(
     """
     _check_owner(owner)
     check_now(now)
-    if not isinstance(action_id, str) or not _ACTION_ID.match(action_id):
+    if not isinstance(action_id, str) or not _ACTION_ID.fullmatch(action_id):
         raise InvalidInput("action_id must be 1-64 printable ASCII characters")
     if mode not in CAMPAIGN_MODES:
         raise InvalidInput(f"mode must be one of {', '.join(CAMPAIGN_MODES)}")
@@ -405,7 +405,7 @@ async def finish_attempt(
         raise InvalidInput(f"lead_state must be one of {', '.join(LEAD_END_STATES)}")
     for name, value in (("next_try_at", next_try_at), ("answered_at", answered_at), ("abandon_hold_until", abandon_hold_until)):
         check_aware(value, name)
-    if not isinstance(action_id, str) or not _ACTION_ID.match(action_id):
+    if not isinstance(action_id, str) or not _ACTION_ID.fullmatch(action_id):
         return None
     async with db.transaction() as s:
         await db.write_lock(s)
@@ -465,7 +465,7 @@ async def finish_attempt(
 
 async def claim_attempt(db: Database, action_id: str, agent_id: int) -> bool:
     """The operator a queue call reached, on its attempt while it is in progress; False if it has one or has ended."""
-    if not isinstance(action_id, str) or not _ACTION_ID.match(action_id) or not fits_id(agent_id):
+    if not isinstance(action_id, str) or not _ACTION_ID.fullmatch(action_id) or not fits_id(agent_id):
         return False
     async with db.transaction() as s:
         claimed = await s.execute(

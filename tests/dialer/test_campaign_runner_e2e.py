@@ -637,3 +637,23 @@ async def test_stop_lets_the_poll_finish_its_round_instead_of_cutting_a_write(ma
     await rig.dialer.stop()
     assert finished == [True], "the round in progress was finished, not cut"
     assert await campaign_dialers.holder(db, setup.campaign_id) is None, "and the campaign given back after it"
+
+
+async def test_a_caller_id_that_cannot_be_sent_spends_no_lead(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
+    """A line break in the campaign's caller ID (stored before it was refused) is the campaign's fault: no lead fails."""
+    from crm_core.models import Campaign
+
+    phone = "+79161119901"
+    open_zone, _, hours = hours_open_in_one_zone(utcnow())
+    rig = await make_rig({phone.lstrip("+"): TALK})
+    setup = await make_campaign(db, mode="progressive", hours=hours, script=False, endpoints=("101",),
+                                clients=[("ООО «Ромашка»", phone, open_zone)])
+    async with db.transaction() as s:
+        campaign = await s.get(Campaign, setup.campaign_id)
+        assert campaign is not None
+        campaign.caller_id = "Отдел продаж\r\nAction: Hangup"
+    await rig.dialer.start()
+    await asyncio.sleep(1.0)  # twenty ticks: each leases the lead and gives it back
+    [lead] = (await leads_of(db, setup.campaign_id)).values()
+    assert (lead.state, lead.attempts) == ("ready", 0)
+    assert rig.record.numbers() == [] and await attempts_of(db, setup.campaign_id) == []

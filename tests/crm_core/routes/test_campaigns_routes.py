@@ -75,12 +75,17 @@ async def test_bad_settings_are_422_naming_the_field(api) -> None:
         ({"name": "А", "pacing": {"abandon_cap": 0.05}}, "abandon_cap"),
         ({"name": "А", "pacing": {"lines_per_agent": 4}}, "lines_per_agent"),
         ({"name": "А", "queue": "sales\r\nAction: Originate"}, "queue"),
+        ({"name": "А", "caller_id": "Отдел продаж\n<+74951234567>"}, "caller_id"),
+        ({"name": "А", "caller_id": "Отдел продаж\r<+74951234567>"}, "caller_id"),
         ({"name": "А", "hours": {"start": "21:00", "end": "09:00"}}, "hours.end"),
         ({"name": "А", "hours": {"holiday_country": "XX"}}, "holiday_country"),
+        ({"name": "А", "hours": {"holiday_country": "RU", "public_holidays": False}}, "holiday_country"),
     ):
         resp = await http.post("/api/campaigns", json=body)
         assert resp.status == 422, (body, await resp.text())
         assert field in await resp.text()
+    russian = await (await http.post("/api/campaigns", json={"name": "Весна", "hours": {"holiday_country": "ru"}})).json()
+    assert (russian["hours"]["holiday_country"], russian["hours"]["public_holidays"]) == ("RU", True)
     created = await (await http.post("/api/campaigns", json={"name": "Зима"})).json()
     patched = await http.patch(f"/api/campaigns/{created['id']}", json={"pacing": {"lines_per_agent": 2}, "hot_appeals": True})
     assert patched.status == 200
