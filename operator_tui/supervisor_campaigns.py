@@ -316,8 +316,8 @@ def start_action(state: str | None) -> str | None:
 def merged_settings(campaign: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
     """Only what the form changed, as a PATCH body.
 
-    hours, retry rules and pacing are stored whole and replaced whole, so the form's few
-    fields are laid over what the campaign has (its holidays, its other retry rules stay);
+    hours, retry rules and pacing are sent only when one of their fields changed (the form's
+    few fields laid over what the campaign has, which the server does too);
     mode, queue and script are sent only when changed, since a running campaign refuses them.
     """
     patch: dict[str, Any] = {}

@@ -257,7 +257,7 @@ async def get_campaign(req: ApiRequest) -> object:
 
 @routes.patch("/api/campaigns/{campaign_id}", body=CampaignPatch, response=CampaignOut)
 async def update_campaign(req: ApiRequest) -> object:
-    """Change a campaign; mode, queue and script only while it is not running."""
+    """Change the fields sent (hours, retry rules and pacing field by field; null: the default); mode, queue and script only while it is not running."""
     return _out(await campaigns_service.update_campaign(req.db, req.user, req.path_int("campaign_id"), _settings(req.body)))
 
 

@@ -412,6 +412,18 @@ async def _replace_dispositions(s: AsyncSession, campaign_id: int, specs: Sequen
         row.retired = True
 
 
+def _laid_over(stored: Mapping[str, Any] | None, patch: Any) -> Any:
+    """A settings object of a PATCH over the stored one (JSON merge patch, RFC 7396, one level deep).
+
+    Sending one field must not put the others back to their defaults: a campaign's abandon
+    cap or its holidays would be lost to a change of its lines or of its closing time.
+    """
+    if not isinstance(patch, Mapping):
+        return patch  # null resets the object; anything else is refused by its from_json
+    merged = {**(stored or {}), **patch}
+    return {key: value for key, value in merged.items() if value is not None}
+
+
 _UPDATABLE = {"name", "mode", "queue", "caller_id", "script_code", "hours", "retry_rules", "pacing", "hot_appeals",
               "dispositions"}
 # What only a campaign that is not running may change (the dialer reads them as it starts).
@@ -421,8 +433,9 @@ _NOT_WHILE_RUNNING = {"mode", "queue", "script_code"}
 async def update_campaign(db: Database, actor: Actor, campaign_id: int, changes: Mapping[str, Any]) -> CampaignView:
     """Change the given fields (PATCH); mode, queue and script only while the campaign does not run.
 
-    ``hours``, ``retry_rules`` and ``pacing`` replace the stored object (pacing may also be
-    patched field by field with ``update_pacing``); ``dispositions`` replaces the table.
+    ``hours``, ``retry_rules`` and ``pacing`` are patched field by field (``_laid_over``: a
+    field sent as null goes back to its default, the whole object sent as null resets it);
+    ``dispositions`` replaces the set.
     """
     require_campaign_role(actor)
     unknown = set(changes) - _UPDATABLE
@@ -445,11 +458,11 @@ async def update_campaign(db: Database, actor: Actor, campaign_id: int, changes:
             elif name == "script_code":
                 campaign.script_code = await _clean_script_code(s, value)
             elif name == "hours":
-                campaign.hours = CallingHours.from_json(value).to_json()
+                campaign.hours = CallingHours.from_json(_laid_over(campaign.hours, value)).to_json()
             elif name == "retry_rules":
-                campaign.retry_rules = RetryRules.from_json(value).to_json()
+                campaign.retry_rules = RetryRules.from_json(_laid_over(campaign.retry_rules, value)).to_json()
             elif name == "pacing":
-                campaign.pacing = PacingLimits.from_json(value).to_json()
+                campaign.pacing = PacingLimits.from_json(_laid_over(campaign.pacing, value)).to_json()
             elif name == "hot_appeals":
                 if not isinstance(value, bool):
                     raise InvalidInput("hot_appeals must be true or false")

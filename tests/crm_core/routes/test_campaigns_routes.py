@@ -93,6 +93,27 @@ async def test_bad_settings_are_422_naming_the_field(api) -> None:
     assert (await http.get("/api/campaigns/999999")).status == 404
 
 
+async def test_a_patch_changes_only_the_settings_it_sends(api) -> None:
+    """Shortening the day must not lift the abandon cap, drop the holidays or forget the retry rules."""
+    _, http = await api.user("supervisor")
+    created = await (await http.post("/api/campaigns", json={
+        "name": "Осень", "mode": "predictive",
+        "hours": {"start": "10:00", "end": "19:00", "holidays": ["2027-03-09"], "public_holidays": True,
+                  "fallback_zone": "Asia/Yekaterinburg"},
+        "retry_rules": {"max_attempts": 3, "abandon_hold_hours": 120, "recycles": 2},
+        "pacing": {"abandon_cap": 0.01, "lines_per_agent": 2, "max_lines": 20}})).json()
+    resp = await http.patch(f"/api/campaigns/{created['id']}", json={
+        "pacing": {"lines_per_agent": 1}, "hours": {"end": "20:00"}, "retry_rules": {"max_attempts": 4}})
+    assert resp.status == 200, await resp.text()
+    after = await resp.json()
+    assert after["pacing"] == {**created["pacing"], "lines_per_agent": 1}
+    assert after["hours"] == {**created["hours"], "end": "20:00"}
+    assert after["retry_rules"] == {**created["retry_rules"], "max_attempts": 4}
+    # A field sent as null goes back to its default: here, no trunk limit.
+    cleared = await (await http.patch(f"/api/campaigns/{created['id']}", json={"pacing": {"max_lines": None}})).json()
+    assert (cleared["pacing"]["max_lines"], cleared["pacing"]["abandon_cap"]) == (None, 0.01)
+
+
 async def test_dnc_over_http(api) -> None:
     _, http = await api.user("supervisor")
     _, operator = await api.user("operator")
