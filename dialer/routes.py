@@ -25,6 +25,8 @@ from dialer.runner_state import PHASES, CampaignInfo, day_start, rate
 routes = ApiRoutes("dialer")
 
 DIALER_KEY = web.AppKey("zvonar_dialer", Dialer)
+# The calendar day of the day_* figures, for a process that serves the API without a dialer of its own.
+DAY_ZONE_KEY = web.AppKey("zvonar_day_zone", str)
 
 
 def dialer_of(req: ApiRequest) -> Dialer | None:
@@ -80,7 +82,7 @@ async def campaign_stats(req: ApiRequest) -> CampaignStatsOut:
         return CampaignStatsOut.model_validate({**live, "state": view.state, "live": True})
     info = CampaignInfo.of(view)
     now = utcnow()
-    dials, answered, abandoned = await day_counts(req.db, view.id, day_start(now, _day_zone(dialer))[1])
+    dials, answered, abandoned = await day_counts(req.db, view.id, day_start(now, _day_zone(req, dialer))[1])
     return CampaignStatsOut(
         campaign_id=info.id, team_id=info.team_id, name=info.name, state=info.state, mode=info.mode, at=now.isoformat(),
         live=False, dials=0, answered=0, abandoned=0, abandon_rate=0.0, occupancy=0.0,
@@ -90,10 +92,12 @@ async def campaign_stats(req: ApiRequest) -> CampaignStatsOut:
     )
 
 
-def _day_zone(dialer: Dialer | None) -> str:
+def _day_zone(req: ApiRequest, dialer: Dialer | None) -> str:
     from dialer.runner_config import DialerConfig
 
-    return (dialer.config if dialer is not None else DialerConfig()).day_timezone
+    if dialer is not None:
+        return dialer.config.day_timezone
+    return req.request.app.get(DAY_ZONE_KEY) or DialerConfig().day_timezone
 
 
 # --- preview -------------------------------------------------------------------------------------

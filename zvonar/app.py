@@ -63,6 +63,9 @@ def init_app(
     """Build the application; the store and the bus are opened and closed with it."""
     app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024 * 1024)
     app[SETTINGS_KEY] = settings
+    from dialer.routes import DAY_ZONE_KEY
+
+    app[DAY_ZONE_KEY] = settings.dialer.day_timezone
     database = db or Database(settings.effective_database_url)
     event_bus = bus or make_bus(settings)
     app[CONTEXT_KEY] = ApiContext(

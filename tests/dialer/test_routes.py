@@ -279,3 +279,38 @@ async def test_pacing_limits_and_preview_cards_only_for_whom_they_are(desk: Desk
         except TimeoutError:
             break
     assert said == ["paused"]
+
+
+async def test_the_day_figures_follow_the_deployments_day_where_no_dialer_runs(db: Database) -> None:
+    """An API-only process counts «today» from midnight in dialer.day_timezone, as the dialer does, not Moscow's."""
+    from dialer.runner_state import day_start
+
+    zone = "Asia/Vladivostok"
+    settings = load_settings(database_url=db.url.render_as_string(hide_password=False), dialer={"day_timezone": zone})
+    team = await users.ensure_team(db, "Отдел продаж")
+    sup = await users.create_user(db, login="kuznetsova", full_name="Кузнецова Ольга Петровна", role=Role.supervisor,
+                                  password="correct horse battery", passwords=TEST_PASSWORDS, team_id=team)
+    await create_client(db, Actor.of(sup), ClientInput(name="ООО «Приморье»", phones=[PhoneInput("+74232123456")]))
+    campaign = await campaigns_service.create_campaign(db, Actor.of(sup), {"name": "Владивосток"})
+    await campaigns_service.add_list_from_filter(db, Actor.of(sup), campaign.id, "Все", None)
+    # One dial between the two midnights: «today» in exactly one of the two zones.
+    now = utcnow()
+    vladivostok, moscow = day_start(now, zone)[1], day_start(now, "Europe/Moscow")[1]
+    at = min(vladivostok, moscow) + abs(vladivostok - moscow) / 2
+    async with db.transaction() as s:
+        lead = (await s.execute(select(Lead).where(Lead.campaign_id == campaign.id))).scalar_one()
+        s.add(Attempt(campaign_id=campaign.id, lead_id=lead.id, action_id="zv-day-1", phone_e164=lead.phone_e164,
+                      mode="progressive", started_at=at, ended_at=at + timedelta(seconds=40), outcome="answered"))
+    server = TestServer(init_app(settings, db=db, bus=InProcessBus()))
+    await server.start_server()
+    http = TestClient(server)
+    await http.start_server()
+    try:
+        login = await http.post("/api/auth/login", json={"login": "kuznetsova", "password": "correct horse battery"})
+        http.session.headers["Authorization"] = "Bearer " + (await login.json())["token"]
+        stats = await (await http.get(f"/api/campaigns/{campaign.id}/stats")).json()
+    finally:
+        await http.close()
+        await server.close()
+    assert stats["live"] is False
+    assert stats["day_dials"] == (1 if at >= vladivostok else 0)
