@@ -6,6 +6,10 @@ Kazakhstan carry ISO 3166-2 codes ("UA-32", "BY-HM", "KZ-75"), so every code is 
 Names are matched loosely: "г. Москва", "Московская обл.", "Моск. обл.", "Саха /Якутия/
 Респ" (the 1C/FIAS order), the regional capital ("Екатеринбург") and common short names
 ("СПб", "ХМАО", "Башкирия").
+
+A client's typed fixed offset ("UTC+5", "МСК+2") gives way to the zone of the client's
+region (else number) when that zone keeps the offset this year: same clock, plus the
+place's summer time and country, which a fixed Etc zone cannot carry.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -396,11 +401,36 @@ def parse_timezone(text: str | None) -> str | None:
     return zones.pop() if len(zones) == 1 else None
 
 
+def _is_fixed(zone: str) -> bool:
+    return zone == "UTC" or zone.startswith("Etc/")
+
+
+@lru_cache(maxsize=256)
+def _offsets_in(zone: str, year: int) -> frozenset[timedelta | None]:
+    """The UTC offsets a zone keeps in a year: winter's and summer's."""
+    return frozenset(datetime(year, month, 15, 12, tzinfo=ZoneInfo(zone)).utcoffset() for month in (1, 7))
+
+
+def _place_zone_on_clock(fixed: str, region: str | None, phone_e164: str | None) -> str | None:
+    """The one zone the client's region or number points to that keeps the ``fixed`` zone's offset this year."""
+    now = datetime.now(timezone.utc)
+    offset = now.astimezone(ZoneInfo(fixed)).utcoffset()
+    places = {r.tz for r in find_regions(region)}
+    number_zone = timezone_for_phone(phone_e164) if phone_e164 else None
+    if number_zone:
+        places.add(number_zone)
+    # Either season's offset: people type what their clock says on the day they fill the card.
+    on_clock = {zone for zone in places if offset in _offsets_in(zone, now.year)}
+    return on_clock.pop() if len(on_clock) == 1 else None
+
+
 def client_timezone(region: str | None, explicit_tz: str | None, phone_e164: str | None) -> str | None:
     """A client's zone: the explicit field first, then the region, then the number if unambiguous."""
     if explicit_tz and explicit_tz.strip():
         zone = parse_timezone(explicit_tz)
         if zone is not None:
+            if _is_fixed(zone):
+                return _place_zone_on_clock(zone, region, phone_e164) or zone
             return zone
         log.warning("regions.bad_explicit_tz value=%r", explicit_tz[:64])
     if region:

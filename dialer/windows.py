@@ -4,7 +4,9 @@ A campaign's ``hours`` (JSON on the campaign row) say on which ISO weekdays and 
 which local times its clients may be called, which dates are off (its own list, and
 optionally each country's public holidays from the ``holidays`` package), all in the
 client's local time: the lead's zone (the client's explicit zone, else its region's,
-else its number's when unambiguous; see crm_core.regions.client_timezone).
+else its number's when unambiguous; see crm_core.regions.client_timezone). A zone's public
+holidays are those of every country the region register places it in (Europe/Simferopol:
+Russia's 91/92 and Ukraine's UA-43/UA-40), else of its zone.tab country.
 
 Unknown zone policy: a lead whose zone is unknown (None, or a name tzdata does not know)
 is dialled only while the window is open in *every* zone the campaign's leads span, so
@@ -22,8 +24,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from crm_core.campaign_settings import CallingHours, supported_country, zone_info
+from crm_core.regions import REGIONS
 
-__all__ = ["CallingHours", "is_open", "next_open", "open_zones", "public_holidays", "zone_country", "zone_info"]
+__all__ = [
+    "CallingHours", "holiday_countries", "is_open", "next_open", "open_zones", "public_holidays", "zone_country",
+    "zone_info",
+]
 
 # How far ahead the next opening is searched (a year and a bit: long holiday lists).
 SEARCH_DAYS = 400
@@ -54,6 +60,27 @@ def zone_country(zone: str | None) -> str | None:
     return _zone_countries().get(zone) if zone else None
 
 
+@lru_cache(maxsize=1)
+def _register_countries() -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for region in REGIONS:
+        out.setdefault(region.tz, set()).add(region.country)
+    return {zone: frozenset(countries) for zone, countries in out.items()}
+
+
+def holiday_countries(zone: str | None) -> frozenset[str]:
+    """The countries whose public holidays a lead in ``zone`` is off on: the register's, else zone.tab's."""
+    if not zone:
+        return frozenset()
+    placed = _register_countries().get(zone)
+    if placed:
+        # A lead carries only its zone, so one the register places in two countries (Europe/Simferopol)
+        # is off on either's holidays, as an unknown zone waits for every zone's window.
+        return placed
+    country = zone_country(zone)
+    return frozenset({country}) if country else frozenset()
+
+
 @lru_cache(maxsize=512)
 def public_holidays(country: str, year: int) -> frozenset[date]:
     """The public holidays (and moved days off) of a country in a year; empty if unknown."""
@@ -71,8 +98,8 @@ def _day_is_off(hours: CallingHours, zone: str, day: date) -> bool:
     if day.isoweekday() not in hours.days or day in hours.holidays:
         return True
     if hours.public_holidays:
-        country = hours.holiday_country or zone_country(zone)
-        if country and day in public_holidays(country, day.year):
+        countries = {hours.holiday_country} if hours.holiday_country else holiday_countries(zone)
+        if any(day in public_holidays(country, day.year) for country in countries):
             return True
     return False
 

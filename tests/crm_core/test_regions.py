@@ -252,6 +252,23 @@ def test_client_timezone_explicit_then_region_then_number():
     assert client_timezone("Крым", None, None) == "Europe/Simferopol"
 
 
+def test_a_typed_offset_gives_way_to_the_zone_of_the_clients_place_on_that_clock():
+    # The card keeps "МСК+2" as Etc/GMT-5; the region's zone keeps the clock and adds the place's
+    # summer time and country (public holidays), which a fixed offset cannot carry.
+    assert client_timezone("Свердловская область", parse_timezone("МСК+2"), "+73432104568") == "Asia/Yekaterinburg"
+    # Kyiv keeps UTC+2 in winter and UTC+3 in summer: either, as the client read it off the clock.
+    assert client_timezone("Київ", "UTC+2", "+380442351234") == "Europe/Kyiv"
+    assert client_timezone("Київ", "UTC+3", "+380442351234") == "Europe/Kyiv"
+    assert client_timezone("Крым", "UTC+3", None) == "Europe/Simferopol"  # two registers, one zone
+    # No region: a landline's zone counts the same way.
+    assert client_timezone(None, "UTC+7", "+73832123456") == "Asia/Novosibirsk"
+    # An offset off the place's clock says the client is elsewhere: it stays as typed.
+    assert client_timezone("Москва", "UTC+5", "+74951234567") == "Etc/GMT-5"
+    assert client_timezone(None, "UTC+5", "+79161234567") == "Etc/GMT-5"
+    # A named zone is the client's word, even where it differs from the region's.
+    assert client_timezone("Новосибирская обл", "Asia/Omsk", None) == "Asia/Omsk"
+
+
 def test_client_timezone_none_when_nothing_is_sure():
     assert client_timezone(None, None, "+79161234567") is None
     assert client_timezone(None, None, None) is None

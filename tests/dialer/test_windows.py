@@ -55,6 +55,23 @@ def test_own_holidays_and_public_holidays_by_country() -> None:
     assert (zone_country("Europe/Minsk"), zone_country("Asia/Almaty"), zone_country("Europe/Kyiv")) == ("BY", "KZ", "UA")
 
 
+def test_a_zone_the_register_places_in_two_countries_keeps_both_countries_public_holidays() -> None:
+    # Europe/Simferopol is the zone of 91 Республика Крым and 92 Севастополь in the Russian register
+    # and of UA-43 and UA-40 in the Ukrainian one; zone.tab lists it under UA only.
+    russian_new_year = local("Europe/Simferopol", 2027, 1, 4, 12, 0)  # Monday 4 January 2027
+    assert not is_open(RU_PUBLIC, "Europe/Moscow", russian_new_year)
+    assert not is_open(RU_PUBLIC, "Europe/Simferopol", russian_new_year)
+    assert open_zones(RU_PUBLIC, {"Europe/Moscow", "Europe/Simferopol", "Europe/Kyiv"}, russian_new_year) == {"Europe/Kyiv"}
+    assert next_open(RU_PUBLIC, "Europe/Simferopol", russian_new_year) == local("Europe/Simferopol", 2027, 1, 11, 9, 0)
+    # Ukraine lists no public holidays under martial law (since 2023); 2021 shows its side of the rule.
+    independence_day = local("Europe/Simferopol", 2021, 8, 24, 12, 0)  # a Tuesday, a working day in Russia
+    assert is_open(RU_PUBLIC, "Europe/Moscow", independence_day)
+    assert not is_open(RU_PUBLIC, "Europe/Simferopol", independence_day)
+    # The campaign's own country still overrides the zone's.
+    ukrainian = CallingHours.from_json({"public_holidays": True, "holiday_country": "UA"})
+    assert is_open(ukrainian, "Europe/Simferopol", russian_new_year)
+
+
 def test_an_unknown_zone_waits_for_every_zone_of_the_campaign() -> None:
     span = {"Europe/Kaliningrad", "Asia/Kamchatka", None}
     # Kaliningrad 09:00 is Kamchatka 19:00: both open from then until Kamchatka closes at 21:00.
