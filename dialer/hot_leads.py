@@ -13,9 +13,9 @@ one it was pinned to, nor the client's responsible who let it lapse; agents of t
 campaign first, then the one holding the fewest hot leads, then the lowest id. The lead is
 pinned to them and due again in 10 minutes; a "primary" client (the card the appeal
 created) is reassigned to them with a history row. A lead called back keeps its owner,
-whatever came of the call: it waits on its retry or on the operator's personal callback. A
+whatever came of the call that rang the client (congestion or a failed Originate did not): it waits on its retry or on the operator's personal callback. A
 lead whose client's calling window is shut is not escalated (nobody could have dialled it);
-it waits at the top of the list.
+it waits at the top of the list, and its 10 minutes start when the window opens.
 ``escalate_overdue`` is the edge the runner calls every few seconds for the campaigns it
 paces; it returns what it did, for the bus.
 """
@@ -31,7 +31,7 @@ from crm_core.services import hot_lead_store
 from crm_core.services.hot_lead_store import HOT_PRIORITY, HOT_WITHIN, AgentCandidate, OverdueHotLead
 
 __all__ = ["HOT_PRIORITY", "HOT_WITHIN", "Escalation", "choose_escalation_agent", "dialable_now", "escalate_overdue",
-           "plan_escalations"]
+           "plan_escalations", "shut_now"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,11 @@ def dialable_now(overdue: Iterable[OverdueHotLead], open_zones: Mapping[int, Col
     return [lead for lead in overdue if lead.timezone in open_zones.get(lead.campaign_id, ())]
 
 
+def shut_now(overdue: Iterable[OverdueHotLead], open_zones: Mapping[int, Collection[str | None]]) -> list[OverdueHotLead]:
+    """The overdue leads of the campaigns in ``open_zones`` whose calling window is shut now."""
+    return [lead for lead in overdue if lead.campaign_id in open_zones and lead.timezone not in open_zones[lead.campaign_id]]
+
+
 async def escalate_overdue(db: Database, now: datetime,
                            open_zones: Mapping[int, Collection[str | None]] | None = None) -> list[Escalation]:
     """Find the overdue hot leads, choose who takes each, hand them over; returns what was done.
@@ -90,6 +95,10 @@ async def escalate_overdue(db: Database, now: datetime,
     """
     overdue = await hot_lead_store.overdue_hot_leads(db, now)
     if open_zones is not None:
+        shut = shut_now(overdue, open_zones)
+        if shut:
+            # Their 10 minutes start again at every look while the window is shut, so from its opening.
+            await hot_lead_store.defer_hot_leads(db, [lead.lead_id for lead in shut], now, now + HOT_WITHIN)
         overdue = dialable_now(overdue, open_zones)
     if not overdue:
         return []

@@ -7,10 +7,11 @@ The pure escalation rules (who takes which lead) are dialer/hot_leads.py's.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.db import Database
@@ -95,9 +96,11 @@ async def _put_hot_lead(
         lead.appeal_id = appeal.id
         lead.due_by = due_by
         lead.updated_at = now
-        if lead.state in ("ready", "done", "failed"):
+        # "dnc": the number was checked above, so it has been taken off the list since.
+        if lead.state in ("ready", "done", "failed", "dnc"):
             lead.state = "ready"
             lead.next_try_at = None
+            lead.attempts = 0  # the client asked: a new round of dials, not the rest of the list's
             # A finished lead kept the zone it was called in; the client's region may have changed since.
             client = await s.get(Client, lead.client_id)
             assert client is not None
@@ -173,6 +176,9 @@ class AgentCandidate:
     hot_leads: int
 
 
+_RANG_NO_CLIENT = ("skipped", "operator_missed", "congestion", "failed")
+
+
 def _lapsed(now: datetime) -> list[ColumnElement[bool]]:
     """A hot lead whose 10-minute promise was broken: waiting past its due time, nobody has called it since the appeal.
 
@@ -182,9 +188,10 @@ def _lapsed(now: datetime) -> list[ColumnElement[bool]]:
     escalated, so no call can fall between the two, and the appeal's time is stored already.
     The conditions read Lead and Appeal (joined on ``Lead.appeal_id``).
     """
-    # A preview skip, or a call the operator's own phone missed, leaves an attempt row but rang no client.
+    # A preview skip, a call the operator's own phone missed, congestion and a failed Originate
+    # leave an attempt row but rang no client.
     called = exists().where(Attempt.lead_id == Lead.id, Attempt.started_at >= Appeal.created_at,
-                            or_(Attempt.outcome.is_(None), Attempt.outcome.not_in(("skipped", "operator_missed"))))
+                            or_(Attempt.outcome.is_(None), Attempt.outcome.not_in(_RANG_NO_CLIENT)))
     return [Lead.state == "ready", Lead.due_by < now, ~called]
 
 
@@ -218,6 +225,20 @@ async def escalation_candidates(db: Database, campaign_id: int) -> list[AgentCan
                                                      Lead.state.in_(("ready", "leased", "dialing")))
             .group_by(Lead.agent_id))).all())
     return [AgentCandidate(u, u in assigned, int(load.get(u, 0))) for u in users]
+
+
+async def defer_hot_leads(db: Database, lead_ids: Sequence[int], now: datetime, due_by: datetime) -> int:
+    """Give lapsed hot leads a new due time (their window is shut: nobody could call them); how many moved."""
+    check_now(now)
+    check_aware(due_by, "due_by")
+    ids = [i for i in lead_ids if fits_id(i)]
+    if not ids:
+        return 0
+    async with db.transaction() as s:
+        await db.write_lock(s)
+        moved = await s.execute(update(Lead).where(Lead.id.in_(ids), Lead.state == "ready", Lead.due_by < now)
+                                .values(due_by=due_by).execution_options(synchronize_session=False))
+        return moved.rowcount or 0
 
 
 async def escalate_hot_lead(

@@ -10,6 +10,7 @@ from crm_core.db import Database
 from crm_core.models import Appeal, Client, ClientReassignment, Lead
 from crm_core.services import appeals as appeals_service
 from crm_core.services import campaigns as campaigns_service
+from crm_core.services import dnc as dnc_service
 from crm_core.services import hot_lead_store
 from crm_core.services import leads as leads_service
 from crm_core.services.appeals import AppealInput, NewClientInput
@@ -66,14 +67,16 @@ async def test_an_appeal_asking_for_a_callback_is_dialled_first_then_escalated(d
     assert first.id == lead.id and first.appeal_id == appeal.id
     await leads_service.release_lead(db, lead.id, "d", NOW)
     assert await escalate_overdue(db, NOW + timedelta(minutes=9)) == []
-    # The client's window shut (the dialer finds no open zone): nobody let it lapse, it waits.
+    # The client's window shut (the dialer finds no open zone): nobody let it lapse, it waits,
+    # and its 10 minutes start again.
     assert await escalate_overdue(db, NOW + timedelta(minutes=11), {cw.campaign.id: set()}) == []
-    [done] = await escalate_overdue(db, NOW + timedelta(minutes=11), {cw.campaign.id: {"Europe/Moscow"}})
+    assert await escalate_overdue(db, NOW + timedelta(minutes=12), {cw.campaign.id: {"Europe/Moscow"}}) == []
+    [done] = await escalate_overdue(db, NOW + timedelta(minutes=22), {cw.campaign.id: {"Europe/Moscow"}})
     assert (done.lead_id, done.to_user_id, done.from_user_id) == (lead.id, cw.crm.petrov.user_id, None)
     async with db.reading() as s:
         moved = await s.get(Lead, lead.id)
         history = (await s.execute(select(ClientReassignment))).scalar_one()
-    assert (moved.agent_id, moved.due_by) == (cw.crm.petrov.user_id, NOW + timedelta(minutes=21))
+    assert (moved.agent_id, moved.due_by) == (cw.crm.petrov.user_id, NOW + timedelta(minutes=32))
     # The card the appeal created ("primary") goes with it, in the supervisor's name.
     assert (history.from_user_id, history.to_user_id, history.by_user_id) == (
         ivanova.user_id, cw.crm.petrov.user_id, cw.sup.user_id)
@@ -253,3 +256,69 @@ async def test_a_finished_lead_brought_back_by_a_hot_appeal_dials_in_the_clients
     async with db.reading() as s:
         lead = await s.get(Lead, lead_id)
     assert (lead.state, lead.priority, lead.timezone) == ("ready", HOT_PRIORITY, "Asia/Novosibirsk")
+
+
+async def _exhausted_list_lead(db: Database, cw: CampaignWorld, client_id: int, state: str = "failed") -> int:
+    """The client's list lead after its round of dials ended (no answer five times, or listed)."""
+    async with db.transaction() as s:
+        lead = (await s.execute(select(Lead).where(Lead.client_id == client_id))).scalar_one()
+        lead.state, lead.attempts, lead.last_outcome = state, 5, "no_answer" if state == "failed" else None
+        return lead.id
+
+
+async def test_a_hot_appeal_opens_a_new_round_of_dials_for_a_lead_that_had_used_its_own(db: Database) -> None:
+    """«Ромашка» was not reached in five dials last week; now it asks to be called back: a busy line is tried again."""
+    cw = await campaign_world(db, hot_appeals=True)
+    lead_id = await _exhausted_list_lead(db, cw, cw.client_ids[0])
+    await appeals_service.create_appeal(db, cw.crm.ivanova, AppealInput(
+        purpose="Перезвоните по счёту", client_id=cw.client_ids[0], callback_requested=True), now=NOW)
+    again = await _call(db, cw, lead_id, "hot-romashka-1", NOW + timedelta(minutes=2), "busy")
+    assert again == NOW + timedelta(minutes=13)
+    async with db.reading() as s:
+        lead = await s.get(Lead, lead_id)
+    assert (lead.state, lead.attempts) == ("ready", 1)
+
+
+async def test_a_hot_appeal_from_a_number_taken_off_the_dnc_list_is_dialled(db: Database) -> None:
+    """Listed by mistake, then taken off: the lead stayed «dnc», and the client's call-back request must not die with it."""
+    cw = await campaign_world(db, hot_appeals=True)
+    await dnc_service.add_dnc(db, cw.sup, "8 916 123-45-67", cw.campaign.id, "Ошибка оператора", now=NOW - timedelta(days=2))
+    lead_id = await _exhausted_list_lead(db, cw, cw.client_ids[0], state="dnc")
+    await dnc_service.remove_dnc(db, cw.sup, "+7 (916) 123-45-67", cw.campaign.id)
+    await appeals_service.create_appeal(db, cw.crm.ivanova, AppealInput(
+        purpose="Перезвоните, хочу оформить заказ", client_id=cw.client_ids[0], callback_requested=True), now=NOW)
+    [first] = await leads_service.lease_leads(db, cw.campaign.id, "dialer-1", NOW + timedelta(minutes=1), 1, 30)
+    assert first.id == lead_id
+
+
+async def test_an_appeal_made_at_night_gets_its_ten_minutes_from_the_opening_of_the_window(db: Database) -> None:
+    """Asked at 22:30, nobody may call until 09:00: whoever is on duty then has until 09:10, not seconds."""
+    cw = await campaign_world(db, hot_appeals=True, hours={"start": "09:00", "end": "21:00"})
+    night = NOW + timedelta(hours=10, minutes=30)  # Monday 22:30 in Moscow
+    appeal = await appeals_service.create_appeal(db, cw.crm.ivanova, AppealInput(
+        purpose="Перезвоните утром", callback_requested=True, channel_code="website",
+        new_client=NewClientInput(name="Соколова Анна Викторовна", phone="+7 (903) 555-12-34", region="Москва")), now=night)
+    shut: dict[int, set[str | None]] = {cw.campaign.id: set()}
+    opening = NOW + timedelta(hours=21)  # Tuesday 09:00 in Moscow
+    # The runner asks every 5 seconds all night long; the last time before the opening:
+    assert await escalate_overdue(db, night + timedelta(minutes=11), shut) == []
+    assert await escalate_overdue(db, opening - timedelta(seconds=3), shut) == []
+    assert await escalate_overdue(db, opening + timedelta(seconds=5), {cw.campaign.id: MOSCOW_OPEN}) == []
+    async with db.reading() as s:
+        lead = (await s.execute(select(Lead).where(Lead.appeal_id == appeal.id))).scalar_one()
+    assert lead.agent_id is None and lead.due_by == opening + timedelta(minutes=10, seconds=-3)
+    [done] = await escalate_overdue(db, opening + timedelta(minutes=11), {cw.campaign.id: MOSCOW_OPEN})
+    assert done.lead_id == lead.id
+
+
+async def test_a_call_the_network_refused_is_no_call_back(db: Database) -> None:
+    """Congestion, or an Originate that failed, never rang the client: the promise still lapses and is handed on."""
+    cw = await campaign_world(db, hot_appeals=True)
+    lead_id = await _hot_appeal(db, cw.crm.ivanova, "Мельник Татьяна Ивановна", "+7 (903) 264-71-08")
+    await _call(db, cw, lead_id, "hot-melnik-1", NOW + timedelta(minutes=2), "congestion")
+    [done] = await escalate_overdue(db, NOW + timedelta(minutes=11), {cw.campaign.id: MOSCOW_OPEN})
+    assert (done.lead_id, done.to_user_id) == (lead_id, cw.crm.petrov.user_id)
+    # The new owner dials it now, not after the congestion's retry.
+    [card] = await leads_service.lease_leads(db, cw.campaign.id, "dialer-1", NOW + timedelta(minutes=12), 1, 30,
+                                             agent_id=cw.crm.petrov.user_id)
+    assert card.id == lead_id
