@@ -4,7 +4,8 @@ National formats are read in the deployment's default region ("RU", "UA", "BY", 
 so "8 (916) 123-45-67" is Russian in a Russian deployment and "8 029 123 45 67" is
 Belarusian in a Belarusian one. Numbers written without their "+" (Excel drops it:
 "380671234567") or with the "00" prefix are read as international when the national
-reading is not a valid number.
+reading is not a valid number; eleven digits starting with 8 are then read as a Russian
+or Kazakh number ("8 (495) 123-45-67" in a Belarusian deployment), never as "+8...".
 """
 
 from __future__ import annotations
@@ -238,9 +239,16 @@ def _parse_full(text: str, region: str) -> ParsedPhone:
         mark = _EXTENSION_START.search(cleaned)
         main, ext = (cleaned[: mark.start()], cleaned[mark.start() :]) if mark else (cleaned, "")
         digits = _NON_DIGITS.sub("", main)
-        if len(digits) >= 11:
-            intl = "+" + (digits[2:] if digits.startswith("00") else digits) + ext
-            alt = _try_parse(intl, region)
+        if len(digits) == 11 and digits.startswith("8"):
+            # "8 (495) 123-45-67" outside Russia: the clients of this platform write Russian
+            # and Kazakh numbers with their trunk prefix 8, so this is a +7 number or none,
+            # never Viet Nam's +84 (or +81, +82, +852...) that lost its "+". No +7 number
+            # starts with 0, so "8 0..." is the deployment's own form (BY's "8 029...") and
+            # keeps the reason of the national reading.
+            if digits[1] != "0":
+                number, kind, problem = _try_parse(cleaned, "RU")
+        elif len(digits) >= 11:
+            alt = _try_parse("+" + digits.removeprefix("00") + ext, region)
             if alt[2] is None:
                 number, kind, problem = alt
     if problem is not None or number is None:

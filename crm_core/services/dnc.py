@@ -10,7 +10,6 @@ Taking a number off does not bring those leads back.
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from crm_core.db import Database
 from crm_core.errors import DncNotFound, Forbidden, ImportFileError, InvalidInput, InvalidPhone
-from crm_core.import_parsing import decode_csv, detect_delimiter
+from crm_core.import_parsing import decode_csv, detect_delimiter, iter_csv_records
 from crm_core.models import DncNumber, Lead, Role, utcnow
 from crm_core.phones import normalize_phone
 from crm_core.rights import Actor
@@ -229,33 +228,29 @@ def parse_dnc_csv(data: bytes, default_region: str = "RU") -> tuple[list[tuple[i
     delimiter = detect_delimiter(text)
     if len(delimiter) != 1:
         delimiter = ","
-    reader = csv.reader(text.splitlines(), delimiter=delimiter)
     good: list[tuple[int, str, str | None]] = []
     bad: list[tuple[int, str]] = []
     phone_col, reason_col = 0, None
-    try:
-        for number, cells in enumerate(reader, start=1):
-            if not "".join(cells).strip():
+    # Lines of the file, not records: a quoted reason may span lines, and the report must
+    # name the line the supervisor finds in the file (as the campaign list import does).
+    for line, cells in iter_csv_records(text, delimiter):
+        if line == 1:
+            found = _header_index(cells, _PHONE_HEADERS)
+            if found is not None:
+                phone_col, reason_col = found, _header_index(cells, _REASON_HEADERS)
                 continue
-            if number == 1:
-                found = _header_index(cells, _PHONE_HEADERS)
-                if found is not None:
-                    phone_col, reason_col = found, _header_index(cells, _REASON_HEADERS)
-                    continue
-            if len(good) + len(bad) >= MAX_IMPORT_ROWS:
-                raise ImportFileError(f"at most {MAX_IMPORT_ROWS} numbers in one file")
-            raw = cells[phone_col].strip() if phone_col < len(cells) else ""
-            try:
-                e164 = normalise(raw, default_region)
-            except InvalidPhone as exc:
-                bad.append((number, f"phone {raw[:40]!r}: {exc.reason}"))
-                continue
-            reason = cells[reason_col].strip()[:300] or None if reason_col is not None and reason_col < len(cells) else None
-            if reason is not None and any(ord(c) < 32 for c in reason):
-                reason = None
-            good.append((number, e164, reason))
-    except csv.Error as exc:
-        raise ImportFileError(f"cannot read the CSV: {exc}") from exc
+        if len(good) + len(bad) >= MAX_IMPORT_ROWS:
+            raise ImportFileError(f"at most {MAX_IMPORT_ROWS} numbers in one file")
+        raw = cells[phone_col].strip() if phone_col < len(cells) else ""
+        try:
+            e164 = normalise(raw, default_region)
+        except InvalidPhone as exc:
+            bad.append((line, f"phone {raw[:40]!r}: {exc.reason}"))
+            continue
+        reason = cells[reason_col].strip()[:300] or None if reason_col is not None and reason_col < len(cells) else None
+        if reason is not None and any(ord(c) < 32 for c in reason):
+            reason = None
+        good.append((line, e164, reason))
     return good, bad
 
 

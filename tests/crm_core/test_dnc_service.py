@@ -104,3 +104,20 @@ async def test_a_csv_goes_in_with_its_bad_lines_reported(db: Database) -> None:
         await dnc_service.import_dnc_csv(db, cw.sup, b"\x00\x01\x02binary")
     with pytest.raises(Forbidden):
         await dnc_service.import_dnc_csv(db, cw.crm.ivanova, DNC_CSV)
+
+
+async def test_a_refused_line_is_the_file_line_it_starts_on_after_a_multi_line_reason(db: Database) -> None:
+    # Excel writes CRLF and quotes a reason typed with Alt+Enter; a reason pasted from a web
+    # page may hold a Unicode line separator, which is no line break of a CSV file.
+    data = (
+        "Телефон;Причина\r\n"                                                # line 1
+        '+7 916 123-45-67;"Просил не звонить,\r\nгрозил жалобой в суд"\r\n'  # lines 2-3
+        "8 (916) 12;Номер обрезан\r\n"                                       # line 4
+        "+375 29 612-45-67;Звонить\u2028только днём\r\n"                     # line 5
+        "0671234567;\r\n"                                                    # line 6
+    ).encode()
+    cw = await campaign_world(db)
+    report = await dnc_service.import_dnc_csv(db, cw.sup, data)
+    assert report.rejected == [(4, "phone '8 (916) 12': too short"), (6, "phone '0671234567': invalid for region RU/KZ")]
+    assert (report.added, report.already) == (2, 0)
+    assert await dnc_service.is_dnc(db, "+79161234567") and await dnc_service.is_dnc(db, "+375296124567")

@@ -118,6 +118,34 @@ def test_default_region_decides_how_national_numbers_read():
     assert normalize_phone("8 029 123 45 67", "by") == "+375291234567"
 
 
+# What the deployment's own national form and a number that lost its "+" read as.
+_OWN_FORMS = {
+    "BY": [("8 029 123-45-67", "+375291234567"), ("80291234567", "+375291234567")],
+    "UA": [("0 67 123 45 67", "+380671234567"), ("067 123 45 67", "+380671234567")],
+}
+_PLUS_LOST = [("79161234567", "+79161234567"), ("380671234567", "+380671234567"), ("375291234567", "+375291234567")]
+
+
+@pytest.mark.parametrize("region", ["BY", "UA"])
+def test_a_number_with_the_russian_trunk_prefix_8_is_russian_in_a_belarusian_or_ukrainian_deployment(region):
+    """Clients of a Minsk or Kyiv call centre send Moscow numbers written the Russian way:
+    "8 (495) ..." is +7 495 ..., not Viet Nam's +84 95 ... that lost its "+"."""
+    assert normalize_phone("8 (495) 123-45-67", region) == "+74951234567"
+    assert normalize_phone("8 916 123 45 67", region) == "+79161234567"
+    assert normalize_phone("8 701 123 45 67", region) == "+77011234567"  # Kazakhstan shares the 8
+    assert parse_phone("8 (812) 315-22-11 доб. 12", region) == phones.ParsedPhone("+78123152211", "12", False)
+    for raw, e164 in _OWN_FORMS[region] + _PLUS_LOST:
+        assert normalize_phone(raw, region) == e164, raw
+
+
+@pytest.mark.parametrize("region", ["RU", "BY", "UA"])
+def test_an_8_number_that_is_no_valid_russian_one_is_refused_not_read_as_abroad(region):
+    # 497 is no Moscow code (495, 496, 498, 499 are); +84 97 123 45 67 would be a Vietnamese mobile.
+    with pytest.raises(InvalidPhone) as caught:
+        normalize_phone("8 (497) 123-45-67", region)
+    assert caught.value.reason == "invalid for region RU"
+
+
 def test_phone_digits_for_dial_strings():
     assert phone_digits("+79161234567") == "79161234567"
     assert phone_digits("+375291234567") == "375291234567"
