@@ -451,12 +451,14 @@ async def finish_attempt(
             else:
                 lead.state = lead_state or ("done" if outcome == "answered" else "ready")
                 lead.next_try_at = next_try_at if lead.state == "ready" else None
-            if abandon_hold_until is not None:
-                lead.abandon_hold_until = abandon_hold_until
             if outcome == "operator_missed":  # the client's phone never rang: no dial spent
                 lead.attempts = max(0, lead.attempts - 1)
             if outcome == "answered" and lead.appeal_id is not None:
                 await _appeal_status(s, lead.appeal_id, "in_work", ("new",))
+        if abandon_hold_until is not None:
+            # The number heard an abandon whatever the lead has done since: it rests all the same.
+            held = lead.abandon_hold_until
+            lead.abandon_hold_until = abandon_hold_until if held is None else max(held, abandon_hold_until)
         result = FinishedAttempt(attempt.id, lead.id, lead.campaign_id, outcome, lead.state, moves)
     log.info("leads.finished action=%s lead=%s outcome=%s state=%s applied=%s",
              action_id, result.lead_id, outcome, result.lead_state, result.applied)
@@ -583,8 +585,11 @@ async def set_disposition(
         else:
             lead.next_try_at = None
         if disposition.add_to_dnc:
-            await dnc_service.add_in(s, actor.user_id, lead.phone_e164, campaign.id,
-                                     f"Диспозиция «{disposition.name}»", "disposition", moment)
+            # The client asked the company, not one campaign, to stop calling (the FTC's entity-specific
+            # list, 38-FZ art. 18): the global list, as a script's "do not call" outcome does.
+            await dnc_service.add_in(s, actor.user_id, lead.phone_e164, None,
+                                     f"Диспозиция «{disposition.name}» (кампания «{campaign.name}»)"[:300],
+                                     "disposition", moment)
         in_call = lead.state == "dialing" and attempt is not None and attempt.outcome is None
         if not in_call:
             # Leased by a dialer that has not dialled yet: its start_attempt now finds the lease lost.

@@ -259,6 +259,21 @@ async def test_a_lost_last_dial_ends_the_lead_and_its_real_outcome_still_counts(
     assert real is not None and real.applied and (await _lead(db, lead.id)).state == "done"
 
 
+async def test_an_abandon_reported_after_the_lead_moved_on_still_holds_the_number(db: Database) -> None:
+    """The dead dialer's call was an abandon after all: the number rests 72 hours even though the lead was redialled."""
+    cw = await campaign_world(db)
+    lead = await _dial(db, cw, owner="dialer-dead")
+    later = NOW + timedelta(hours=2)
+    assert await leads.recover_dialing(db, "dialer-dead", later, 60) == [lead.id]
+    again = await _dial(db, cw, owner="dialer-2", now=later + timedelta(hours=1))
+    assert again.id == lead.id
+    hold = NOW + timedelta(hours=72)
+    late = await leads.finish_attempt(db, f"dialer-dead-{lead.id}-1", "abandoned", later + timedelta(hours=1, seconds=5),
+                                      abandon_hold_until=hold)
+    assert late is not None and not late.applied  # the newer dial decides the lead's state
+    assert (await _lead(db, lead.id)).abandon_hold_until == hold
+
+
 async def test_recover_all_dialers(db: Database) -> None:
     cw = await campaign_world(db)
     a = await _dial(db, cw, owner="x1")
@@ -296,8 +311,11 @@ async def test_final_dispositions_and_the_dnc_one(db: Database) -> None:
     await leads.finish_attempt(db, f"dialer-1-{b.id}-1", "answered", NOW, agent_id=ivanova.user_id)
     view = await leads.set_disposition(db, ivanova, cw.campaign.id, b.id, "do_not_call", "Просил больше не звонить", now=NOW)
     assert view.state == "dnc"
-    assert await dnc_service.is_dnc(db, b.phone, cw.campaign.id)
-    assert not await dnc_service.is_dnc(db, b.phone, None)
+    # The client asked the company to stop: no campaign calls them again.
+    assert await dnc_service.is_dnc(db, b.phone, None)
+    other = await campaigns_service.create_campaign(db, cw.sup, {"name": "Весенняя акция"})
+    report = await campaigns_service.add_list_from_filter(db, cw.sup, other.id, "Все клиенты", None)
+    assert (report.leads_added, report.skipped_reasons) == (6, {"the number is on the do-not-call list": 1})
     c = await _dial(db, cw)
     await leads.finish_attempt(db, f"dialer-1-{c.id}-1", "answered", NOW, agent_id=ivanova.user_id)
     view = await leads.set_disposition(db, ivanova, cw.campaign.id, c.id, "no_decision_maker", None, now=NOW)
