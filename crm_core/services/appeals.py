@@ -26,6 +26,7 @@ from crm_core.services.clients import (
     PageResult,
     PhoneInput,
     check_aware,
+    check_period,
     clean_text,
     fits_id,
     insert_client,
@@ -233,8 +234,7 @@ async def list_appeals(
     """Appeals of visible clients, newest first; ``callback_overdue`` keeps the new ones past their callback time."""
     if not 1 <= limit <= 500 or not 0 <= offset <= 10_000_000:
         raise InvalidInput("limit must be 1..500 and offset 0..10000000")
-    check_aware(created_from, "created_from")
-    check_aware(created_to, "created_to")
+    check_period(created_from, created_to)
     stmt = select(Appeal).join(Client, Client.id == Appeal.client_id).where(client_scope(actor))
     if status is not None:
         stmt = stmt.where(Appeal.status == status)

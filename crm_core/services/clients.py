@@ -216,6 +216,14 @@ def check_aware(value: datetime | None, name: str) -> datetime | None:
     return value
 
 
+def check_period(start: datetime | None, end: datetime | None, names: tuple[str, str] = ("created_from", "created_to")) -> None:
+    """Both ends aware, and the end not before the start: a reversed range is a typo, not a wish for nothing."""
+    check_aware(start, names[0])
+    check_aware(end, names[1])
+    if start is not None and end is not None and end < start:
+        raise InvalidInput(f"{names[1]} must not be before {names[0]}")
+
+
 def clean_timezone(value: str | None) -> str | None:
     """An IANA zone from "Europe/Moscow", "UTC+5", "МСК+4" or a region name; InvalidInput otherwise."""
     text = clean_text(value, "timezone", 64)
@@ -698,8 +706,7 @@ def filtered_clients(
     actor: Actor, filters: ClientFilters = ClientFilters(), *, query: str | None = None, default_region: str = "RU"
 ) -> Select:
     """The SELECT of visible clients matching the filters and the search text (unordered, unpaged)."""
-    for name in ("created_from", "created_to"):
-        check_aware(getattr(filters, name), name)
+    check_period(filters.created_from, filters.created_to)
     stmt = select(Client).where(client_scope(actor))
     if filters.status is not None:
         stmt = stmt.where(Client.status == filters.status)

@@ -93,6 +93,17 @@ async def test_bad_settings_are_422_naming_the_field(api) -> None:
     assert (await http.get("/api/campaigns/999999")).status == 404
 
 
+async def test_a_list_filter_with_its_dates_the_wrong_way_round_is_refused(api) -> None:
+    """«С 01.12 по 01.11» is a typo: a 422 naming the field, not a list of nobody."""
+    _, http = await api.user("supervisor")
+    campaign = await (await http.post("/api/campaigns", json={"name": "Декабрь"})).json()
+    resp = await http.post(f"/api/campaigns/{campaign['id']}/lists", json={"name": "Новые за ноябрь", "filter": {
+        "created_from": "2026-12-01T00:00:00+03:00", "created_to": "2026-11-01T00:00:00+03:00"}})
+    assert resp.status == 422 and "created_to" in (await resp.json())["error"]["message"], await resp.text()
+    assert (await (await http.get("/api/clients?created_from=2026-12-01T00:00:00%2B03:00"
+                                  "&created_to=2026-11-01T00:00:00%2B03:00")).json())["error"]["code"] == "invalid_input"
+
+
 async def test_a_patch_changes_only_the_settings_it_sends(api) -> None:
     """Shortening the day must not lift the abandon cap, drop the holidays or forget the retry rules."""
     _, http = await api.user("supervisor")
