@@ -155,8 +155,12 @@ def desk(zvonar_url: str, state_dir: Path, *, clock: Any = None, lang: str = "ru
     return create_app(ApiClient(zvonar_url), lang=lang, clock=clock, config=config, state_dir=state_dir, login=login)
 
 
-async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
-    """Let the app run until ``condition()`` holds (fails after ``timeout`` seconds)."""
+async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+    """Let the app run until ``condition()`` holds (fails after ``timeout`` seconds).
+
+    Steps take a second or two here; the timeout is generous because CI's two cores also
+    run the simulator, the server and the store, and a slow step is not a wrong one.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
