@@ -583,8 +583,9 @@ class Dialer:
         """Leads pinned to an operator who is free now go to that operator's phone first (an agent guaranteed).
 
         A personal callback or an escalated appeal must reach one person, which the queue
-        cannot promise; so it is dialled like a preview card, operator first. Returns the
-        endpoints now ringing.
+        cannot promise; so it is dialled like a preview card, operator first. Only their own
+        leads: one whose client's window is shut now must not turn into a list lead rung
+        operator-first. Returns the endpoints now ringing.
         """
         if run.phones_for != run.info.agents:
             run.phones = {p.endpoint: p for p in await reads.agent_phones(self.db, run.info.agents)}
@@ -599,7 +600,7 @@ class Dialer:
             if not zones:
                 break
             for lead in await leads_service.lease_leads(self.db, run.info.id, self.owner, now, 1, self.config.lease_seconds,
-                                                        zones, agent_id=user_id, agent_guaranteed=True):
+                                                        zones, agent_id=user_id, agent_guaranteed=True, pinned=True):
                 if await self._dial_to_agent(run, lead, user_id, free[user_id]):
                     taken.add(free[user_id])
         return taken

@@ -182,6 +182,7 @@ def _zone_clause(open_zones: Iterable[str | None]) -> ColumnElement[bool]:
 def _due(
     campaign_id: int, now: datetime, open_zones: Iterable[str | None] | None, agent_id: int | None,
     agent_guaranteed: bool,
+    pinned: bool = False,
 ) -> list[ColumnElement[bool]]:
     where = [
         Lead.campaign_id == campaign_id,
@@ -196,6 +197,8 @@ def _due(
         where.append(~exists().where(held.phone_e164 == Lead.phone_e164, held.abandon_hold_until > now))
     if agent_id is None:
         where.append(Lead.agent_id.is_(None))
+    elif pinned:
+        where.append(Lead.agent_id == agent_id)
     else:
         where.append(or_(Lead.agent_id.is_(None), Lead.agent_id == agent_id))
     if open_zones is not None:
@@ -214,13 +217,14 @@ async def lease_leads(
     agent_id: int | None = None,
     *,
     agent_guaranteed: bool = False,
+    pinned: bool = False,
 ) -> list[LeasedLead]:
     """Lease up to ``limit`` due leads of a running campaign to ``owner``, best first: the ONLY way to pick leads.
 
     Due: ready, ``next_try_at`` passed, no abandon hold on its number in any campaign (unless ``agent_guaranteed``: the
     call is for ``agent_id``, who waits), not on a DNC list, in ``open_zones`` (None: any),
     and not pinned to another agent (``agent_id`` None: unpinned leads only; an agent id:
-    theirs and unpinned). Expired leases of the campaign are reclaimed first.
+    theirs and unpinned; with ``pinned``, theirs only). Expired leases of the campaign are reclaimed first.
     """
     _check_owner(owner)
     check_now(now)
@@ -228,8 +232,8 @@ async def lease_leads(
         raise InvalidInput(f"limit must be 0..{MAX_LEASE}")
     if not 0 < lease_seconds <= MAX_LEASE_SECONDS:
         raise InvalidInput(f"lease_seconds must be above 0 and at most {MAX_LEASE_SECONDS}")
-    if agent_guaranteed and agent_id is None:
-        raise InvalidInput("agent_guaranteed needs the agent_id the call is for")
+    if (agent_guaranteed or pinned) and agent_id is None:
+        raise InvalidInput("agent_guaranteed and pinned need the agent_id the call is for")
     zones = None if open_zones is None else set(open_zones)
     if limit == 0 or (zones is not None and not zones) or not fits_id(campaign_id):
         return []
@@ -239,7 +243,7 @@ async def lease_leads(
         if await s.scalar(select(Campaign.state).where(Campaign.id == campaign_id)) != "running":
             return []
         await _reclaim(s, db, now, campaign_id)
-        pick = select(Lead.id).where(*_due(campaign_id, now, zones, agent_id, agent_guaranteed))
+        pick = select(Lead.id).where(*_due(campaign_id, now, zones, agent_id, agent_guaranteed, pinned))
         pick = pick.order_by(*BEST_FIRST).limit(limit)
         if db.is_postgres:
             # Rows another dialer is leasing right now are skipped, not waited for; a row it has

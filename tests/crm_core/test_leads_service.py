@@ -123,6 +123,17 @@ async def test_a_pinned_lead_goes_only_to_its_agent(db: Database) -> None:
     assert await leads.lease_leads(db, cw.campaign.id, "d", NOW, 10, 30, agent_id=cw.crm.ivanova.user_id) == []
     [petrovs] = await leads.lease_leads(db, cw.campaign.id, "d", NOW, 10, 30, agent_id=cw.crm.petrov.user_id)
     assert (petrovs.id, petrovs.agent_id) == (7, cw.crm.petrov.user_id)
+    # His own only (the callback path): with the callback's client outside its hours (only
+    # Vladivostok open), Kim's list lead there is not rung to his phone instead.
+    later = NOW + timedelta(minutes=1)  # the leases above have lapsed
+    assert await leads.lease_leads(db, cw.campaign.id, "d", later, 10, 30, ["Asia/Vladivostok"],
+                                   agent_id=cw.crm.petrov.user_id, agent_guaranteed=True, pinned=True) == []
+    [kim] = await leads.lease_leads(db, cw.campaign.id, "d", later, 10, 30, ["Asia/Vladivostok"],
+                                    agent_id=cw.crm.petrov.user_id, agent_guaranteed=True)
+    assert kim.client_name == "ИП Ким Сергей Владимирович"
+    [own] = await leads.lease_leads(db, cw.campaign.id, "d", later, 10, 30, agent_id=cw.crm.petrov.user_id,
+                                    agent_guaranteed=True, pinned=True)
+    assert own.id == 7
 
 
 async def test_an_abandoned_number_waits_72_hours_unless_an_agent_is_guaranteed(db: Database) -> None:
