@@ -10,8 +10,11 @@ Russia's 91/92 and Ukraine's UA-43/UA-40), else of its zone.tab country.
 
 Unknown zone policy: a lead whose zone is unknown (None, or a name tzdata does not know)
 is dialled only while the window is open in *every* zone the campaign's leads span, so
-it is inside its hours wherever the client really is. When the campaign's leads name no
-zone at all, the campaign's ``fallback_zone`` (Europe/Moscow unless set) stands in.
+it is inside its hours if the client lives where the campaign's other clients do. A client
+elsewhere (a Moscow list, a mobile whose owner lives in Kamchatka) is not covered: every
+zone a +7 mobile could be in would leave no window at all, so the region on the card is
+what makes such a client safe to dial. When the campaign's leads name no zone at all, the
+campaign's ``fallback_zone`` (Europe/Moscow unless set) stands in.
 """
 
 from __future__ import annotations
