@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -255,6 +256,33 @@ async def test_a_csv_row_of_someone_elses_client_is_not_made_a_lead(db: Database
     assert report.leads_added == 0 and [r.line for r in report.rejected] == [2]
 
 
+async def _export(db: Database, actor, campaign_id: int) -> bytes:  # type: ignore[no-untyped-def]
+    return b"".join([chunk async for chunk in await campaigns_service.export_attempts_csv(db, actor, campaign_id)])
+
+
+async def test_the_export_comes_in_pages_for_excel_with_no_formula_hidden_behind_a_semicolon(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Russian Excel splits cells on ";": a comment holding one is quoted whole, so no cell starts with "="."""
+    monkeypatch.setattr(campaigns_service, "EXPORT_PAGE", 2)
+    cw = await campaign_world(db)
+    comments = ["Перезвонить;=cmd|' /C calc'!A0;", "ok;=HYPERLINK(\"http://x\")", "Перезвонить;@SUM(1;1)",
+                "ЛПР в отпуске до 15.12", "Просил КП на почту"]
+    for n, comment in enumerate(comments):
+        [lead] = await leads_service.lease_leads(db, cw.campaign.id, "dialer-1", NOW, 1, 30)
+        await leads_service.start_attempt(db, lead.id, "dialer-1", f"A-{n}", "progressive", NOW + timedelta(minutes=n))
+        await leads_service.finish_attempt(db, f"A-{n}", "answered", NOW + timedelta(minutes=n, seconds=50),
+                                           talk_seconds=40, agent_id=cw.crm.ivanova.user_id)
+        await leads_service.set_disposition(db, cw.crm.ivanova, cw.campaign.id, lead.id, "agreed", comment)
+    chunks = [chunk async for chunk in await campaigns_service.export_attempts_csv(db, cw.sup, cw.campaign.id)]
+    assert len(chunks) == 1 + 3  # the header, then pages of two
+    text = b"".join(chunks).decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert [r["comment"] for r in rows] == comments  # oldest first, each once, whole
+    # What Excel does with the file: cells split on ";" (quotes respected), none a formula.
+    cells = [cell for line in csv.reader(io.StringIO(text), delimiter=";") for cell in line]
+    assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@") and not re.fullmatch(r"\+\d{7,15}", cell)]
+
+
 async def test_leads_page_by_state_and_the_attempts_export(db: Database) -> None:
     cw = await campaign_world(db)
     [lead] = await leads_service.lease_leads(db, cw.campaign.id, "dialer-1", NOW, 1, 30)
@@ -265,15 +293,15 @@ async def test_leads_page_by_state_and_the_attempts_export(db: Database) -> None
     page = await campaigns_service.list_leads(db, cw.sup, cw.campaign.id, state="done")
     assert [x.id for x in page.items] == [lead.id] and page.total == 1
     assert (await campaigns_service.list_leads(db, cw.sup, cw.campaign.id, limit=2, offset=2)).total == 7
-    data = await campaigns_service.export_attempts_csv(db, cw.sup, cw.campaign.id)
+    data = await _export(db, cw.sup, cw.campaign.id)
     assert data.startswith("\ufeff".encode())
-    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     assert len(rows) == 1
     row = rows[0]
     assert (row["client"], row["phone"], row["outcome"], row["agent"], row["disposition_name"]) == (
         "ООО «Ромашка»", "+79161234567", "answered", "i.ivanova", "Согласие")
     assert row["comment"].startswith("'=")  # never a formula in the supervisor's spreadsheet
-    with pytest.raises(Forbidden):
+    with pytest.raises(Forbidden):  # before the first byte
         await campaigns_service.export_attempts_csv(db, cw.crm.ivanova, cw.campaign.id)
     with pytest.raises(Forbidden):
         await campaigns_service.list_leads(db, cw.crm.ivanova, cw.campaign.id)

@@ -719,7 +719,8 @@ async def test_a_code_set_during_the_call_stands_when_the_supervisor_replaces_th
     assert (finished.lead_state, finished.applied) == ("ready", True)
     after = await _lead(db, lead.id)
     assert (after.next_try_at, after.disposition_code) == (tomorrow, "callback")
-    csv_text = (await campaigns_service.export_attempts_csv(db, cw.sup, cw.campaign.id)).decode("utf-8-sig")
+    chunks = await campaigns_service.export_attempts_csv(db, cw.sup, cw.campaign.id)
+    csv_text = b"".join([chunk async for chunk in chunks]).decode("utf-8-sig")
     assert "Перезвонить" in csv_text.splitlines()[1]
     # The old code is not accepted for new calls; the new ones are, in the order the supervisor gave.
     with pytest.raises(UnknownDisposition):

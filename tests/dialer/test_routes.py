@@ -180,7 +180,7 @@ async def test_a_card_read_until_the_calling_hours_ended_is_given_back_not_diall
     assert attempts == [] and (lead.state, lead.attempts, lead.lease_owner) == ("ready", 0, None)
     assert (await (await ivanova.post(f"{base}/preview/next")).json())["card"] is None
 
-    resp = await supervisor.patch(base, json={"hours": ALL_DAY})
+    resp = await supervisor.patch(base, json={"hours": {"holidays": []}})
     assert resp.status == 200, await resp.text()
     again = (await (await ivanova.post(f"{base}/preview/next")).json())["card"]
     assert again is not None and again["attempts"] == 0, "the lead waits for the hours, nothing spent"

@@ -65,7 +65,9 @@ async def test_a_supervisor_builds_loads_and_runs_a_campaign(api) -> None:
     export = await http.get(f"/api/campaigns/{cid}/attempts.csv")
     assert export.status == 200 and export.content_type == "text/csv"
     body = await export.read()
-    assert next(csv.reader(io.StringIO(body.decode("utf-8-sig"))))[:3] == ["attempt_id", "started_at", "ended_at"]
+    assert next(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))[:3] == [
+        "attempt_id", "started_at", "ended_at"]
+    assert export.headers.get("Transfer-Encoding") == "chunked", "streamed, not built whole in memory"
     await events.close()
 
 
