@@ -81,6 +81,9 @@ class CampaignsScreen(DeskScreenBase):
     ]
 
     refresh_seconds = 15.0
+    # A campaign.stats event this recent is fresher than a reload's GET (which, served by a
+    # process without the dialer, has the day's figures only).
+    live_seconds = 5.0
 
     def __init__(self, ctx: DeskContext, user: dict[str, Any]) -> None:
         super().__init__()
@@ -88,6 +91,7 @@ class CampaignsScreen(DeskScreenBase):
         self.user = user
         self.campaigns: list[dict[str, Any]] = []
         self.stats: dict[int, dict[str, Any]] = {}
+        self.streamed_at: dict[int, float] = {}  # campaign -> loop time of its last campaign.stats event
         self.users: list[dict[str, Any]] = []
         self.error: str | None = None
         self.link_state = "connecting"
@@ -246,8 +250,12 @@ class CampaignsScreen(DeskScreenBase):
             return
         self.campaigns = sorted(campaigns, key=lambda c: (c.get("state") != "running", -int(c["id"])))
         self.loaded = True
-        missing = [int(c["id"]) for c in self.campaigns if int(c["id"]) not in self.stats]
-        for campaign_id, stats in zip(missing, await asyncio.gather(*(self._stats(c) for c in missing)), strict=True):
+        # Every campaign's figures again, but those the stream keeps fresh: a stopped campaign's
+        # day rolls over at midnight, and a missed last event must not stay on screen.
+        now = asyncio.get_running_loop().time()
+        stale = [int(c["id"]) for c in self.campaigns
+                 if now - self.streamed_at.get(int(c["id"]), float("-inf")) > self.live_seconds]
+        for campaign_id, stats in zip(stale, await asyncio.gather(*(self._stats(c) for c in stale)), strict=True):
             if stats is not None:
                 self.stats[campaign_id] = stats
         self._fill()
@@ -271,6 +279,7 @@ class CampaignsScreen(DeskScreenBase):
         campaign_id = payload.get("campaign_id")
         if topic == "campaign.stats" and isinstance(campaign_id, int):
             self.stats[campaign_id] = payload
+            self.streamed_at[campaign_id] = asyncio.get_running_loop().time()
             self._update_row(campaign_id)
         elif topic == "campaign.state" and isinstance(campaign_id, int):
             known = next((c for c in self.campaigns if int(c["id"]) == campaign_id), None)

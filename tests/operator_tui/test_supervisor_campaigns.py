@@ -180,3 +180,37 @@ async def test_a_campaign_from_a_csv_file_path(zvonar: Zvonar, tmp_path: Path) -
                        and screen.campaigns[0]["leads_total"] == 2, what="the campaign with the file's leads")
     async with zvonar.db.reading() as s:
         assert len((await s.execute(select(Campaign))).scalars().all()) == 1
+
+
+async def test_a_reload_brings_the_figures_of_a_campaign_no_stream_speaks_for(zvonar: Zvonar, tmp_path: Path) -> None:
+    """A stopped campaign sends no campaign.stats: Ctrl+R must show what the store says now, not the first load."""
+    from datetime import timedelta
+
+    from crm_core.models import Attempt, Lead
+    from crm_core.rights import Actor
+    from crm_core.services import campaigns as campaigns_service
+    from tests.dialer.runner_rig import utcnow
+
+    op = await zvonar.user("ivanova", endpoint="101", full_name="Иванова Ольга Андреевна")
+    sup = await zvonar.user("smirnova", role="supervisor", full_name="Смирнова Анна Сергеевна")
+    await zvonar.client(op.id, "ООО «Ромашка»", "+79161234567")
+    campaign = await campaigns_service.create_campaign(zvonar.db, Actor.of(sup), {"name": "Старый обзвон"})
+    await campaigns_service.add_list_from_filter(zvonar.db, Actor.of(sup), campaign.id, "Все", None)
+
+    async def dialled(n: int, outcome: str) -> None:
+        now = utcnow()
+        async with zvonar.db.transaction() as s:
+            lead = (await s.execute(select(Lead).where(Lead.campaign_id == campaign.id))).scalar_one()
+            s.add(Attempt(campaign_id=campaign.id, lead_id=lead.id, action_id=f"zv-old-{n}", phone_e164=lead.phone_e164,
+                          mode="progressive", started_at=now, ended_at=now + timedelta(seconds=30), outcome=outcome))
+
+    await dialled(1, "answered")
+    app = desk(zvonar.base_url, tmp_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen: CampaignsScreen = await open_supervisor_screen(pilot, "smirnova", "campaigns", CampaignsScreen)
+        await wait_for(pilot, lambda: screen.stats.get(campaign.id, {}).get("day_dials") == 1, what="the first figures")
+        await dialled(2, "abandoned")
+        await dialled(3, "answered")
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: screen.stats[campaign.id].get("day_dials") == 3, what="the figures of now")
+        assert (screen.stats[campaign.id]["day_answered"], screen.stats[campaign.id]["day_abandoned"]) == (3, 1)
