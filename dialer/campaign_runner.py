@@ -78,7 +78,11 @@ HEARD_KEPT = 20
 CALLBACKS_EVERY = 1.0  # how often free operators' own callbacks are looked for
 ESCALATE_EVERY = 5.0  # how often overdue hot leads are handed on (they are due within 10 minutes)
 STOP_GRACE_SECONDS = 5.0  # how long stop() lets the loops finish their round before cancelling them
-ABANDON_AFTER = 2.0  # the dialplan's Queue(...,2): a human waits at most this long for an agent
+# How long after answering a client still finds an agent, as Asterisk runs the dialplan's
+# Queue(...,2) with retry=1: app_queue rings the free agents at once and once more a second
+# later (it polls; an agent who frees meanwhile wakes nobody), and by the next poll the 2 s
+# are over. So an agent free within a second takes the call: the pacing's forecast reads that.
+ABANDON_AFTER = 1.0
 _ENDED = ("stopped", "draft")
 
 
@@ -657,13 +661,19 @@ class Dialer:
     async def _dial_to_agent(self, run: CampaignRun, lead: Any, user_id: int, endpoint: str) -> int:
         """A lead pinned to one operator (a personal callback, an escalated appeal): their phone first, then the client."""
         try:
+            caller_id = company_caller_id(run.info.caller_id, "")  # none: the dialplan's company number
+        except ValueError as exc:
+            log.error("dialer.caller_id_unusable campaign_id=%s error=%s", run.info.id, exc)
+            await self._release(lead.id, utcnow(), "ready", None, "the campaign's caller ID cannot be sent")
+            return 0
+        try:
             digits = phone_digits(lead.phone)
             action_id = new_action_id()
             action = preview_originate(
                 action_id=action_id, endpoint=endpoint, digits=digits, client_name=getattr(lead, "client_name", None),
                 client_id=lead.client_id, user_id=user_id, campaign_id=run.info.id, lead_id=lead.id,
                 agent_channel_template=self.config.agent_channel_template, context=self.config.click_to_call_context,
-                timeout_ms=self.config.preview_timeout_ms,
+                timeout_ms=self.config.preview_timeout_ms, caller_id=caller_id,
             )
         except (InvalidPhone, ValueError) as exc:
             await self._undialable(run, lead, exc)

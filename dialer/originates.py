@@ -61,13 +61,21 @@ def campaign_originate(
 def preview_originate(
     *, action_id: str, endpoint: str, digits: str, client_name: str | None, client_id: int, user_id: int,
     campaign_id: int, lead_id: int, agent_channel_template: str, context: str, timeout_ms: int,
+    caller_id: str | None = None,
 ) -> dict[str, Any]:
-    """The Originate of an accepted preview card: the operator's phone, then the client (click-to-call)."""
+    """The Originate of an accepted preview card: the operator's phone, then the client (click-to-call).
+
+    ``caller_id``: the campaign's own, shown to the client instead of the company's
+    (``ZVONAR_CALLER_ID``, which zvonar-outbound puts on the client leg).
+    """
     action = originate_action(
         endpoint, digits, display_name(client_name) or digits, agent_channel_template=agent_channel_template,
         context=context, timeout_ms=timeout_ms, client_id=client_id, user_id=user_id,
     )
     action["Variable"] = [*action["Variable"], f"ZVONAR_CAMPAIGN={campaign_id}", f"ZVONAR_LEAD_ID={lead_id}"]
+    if caller_id:
+        check_field("CallerID", caller_id)
+        action["Variable"].append(f"ZVONAR_CALLER_ID={caller_id}")
     action["ActionID"] = action_id
     return action
 

@@ -35,7 +35,7 @@ from crm_core.services import leads as leads_service
 from crm_core.services.client_access import hand_client_to
 from dialer import windows
 from dialer.campaign_runner import Dialer, PreviewHold
-from dialer.originates import preview_originate
+from dialer.originates import company_caller_id, preview_originate
 from dialer.retries import RetryRules, after_outcome
 from dialer.runner_state import CampaignInfo
 
@@ -180,12 +180,16 @@ async def accept(db: Database, dialer: Dialer | None, actor: Actor, campaign_id:
         raise ServiceUnavailable("the PBX is not connected; try again in a moment")
     lead = hold.lead
     digits = phone_digits(lead.phone)
+    try:
+        caller_id = company_caller_id(info.caller_id, "")  # none: the dialplan's company number
+    except ValueError as exc:
+        raise ServiceUnavailable("the campaign's caller ID cannot be sent; the supervisor must correct it") from exc
     action_id = new_action_id()
     action = preview_originate(
         action_id=action_id, endpoint=endpoint, digits=digits, client_name=getattr(lead, "client_name", None),
         client_id=lead.client_id, user_id=actor.user_id, campaign_id=campaign_id, lead_id=lead.id,
         agent_channel_template=d.config.agent_channel_template, context=d.config.click_to_call_context,
-        timeout_ms=d.config.preview_timeout_ms,
+        timeout_ms=d.config.preview_timeout_ms, caller_id=caller_id,
     )
     run = d.runs.get(campaign_id)
     if run is None:

@@ -198,7 +198,7 @@ def _production_queues() -> tuple[QueueConfig, ...]:
             joinempty=empty, leavewhenempty=empty, members=agents,
         ),
         QueueConfig(
-            "campaign", strategy="leastrecent", timeout=2.0, retry=0.0, wrapuptime=5.0, autopause=True,
+            "campaign", strategy="leastrecent", timeout=2.0, retry=1.0, wrapuptime=5.0, autopause=True,
             joinempty=empty, leavewhenempty=empty,
         ),
     )

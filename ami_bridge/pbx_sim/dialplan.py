@@ -233,20 +233,25 @@ class Dialplan:
         name, num = self.dp.company_cid_name, self.dp.company_cid_num
         sw.newexten(agent, ctx, number, 3, "Set", f'CALLERID(all)="{name}" <{num}>')
         sw.set_callerid(agent, num, name)
+        own = agent.variables.get("ZVONAR_CALLER_ID", "")
+        sw.newexten(agent, ctx, number, 4, "GotoIf", f"$[{len(own)} = 0]?dial")
+        if own:
+            sw.newexten(agent, ctx, number, 5, "Set", f"CALLERID(all)={own}")
+            sw.set_callerid(agent, *_callerid_parts(own))
         if agent.tech == LOCAL:
             target = DialTarget(LOCAL, number, context=self.dp.local_client_context)
         else:
             target = DialTarget(PJSIP, number, trunk=self.dp.trunk_endpoint)
         timeout = self.dp.dial_timeout
-        sw.newexten(agent, ctx, number, 4, "Dial", f"{target.text},{fmt(timeout)}")
+        sw.newexten(agent, ctx, number, 6, "Dial", f"{target.text},{fmt(timeout)}")
         status, cause = yield from self.dial(agent, target, timeout)
         if agent.dead:
             return
         if agent.hangup_requested.fired:
             sw.hangup(agent, 16)
             return
-        sw.newexten(agent, ctx, number, 5, "NoOp", f"zvonar click-to-call: DIALSTATUS={status} HANGUPCAUSE={cause}")
-        sw.newexten(agent, ctx, number, 6, "Hangup", "")
+        sw.newexten(agent, ctx, number, 7, "NoOp", f"zvonar click-to-call: DIALSTATUS={status} HANGUPCAUSE={cause}")
+        sw.newexten(agent, ctx, number, 8, "Hangup", "")
         sw.hangup(agent, 16, own=True)
 
     def _invalid_number(self, agent: Channel) -> Program:
@@ -486,3 +491,11 @@ class Dialplan:
             action_id=action_id, report=action_id is not None,
         )
         return None, self.originate(request)[0]
+
+
+def _callerid_parts(value: str) -> tuple[str, str]:
+    """(number, name) of a caller ID as CALLERID(all) reads it: '"Name" <number>' or a bare number."""
+    match = re.fullmatch(r'\s*(?:"([^"]*)"|([^<]*?))\s*<([^>]*)>\s*', value)
+    if match is None:
+        return value.strip(), ""
+    return match.group(3).strip(), (match.group(1) if match.group(1) is not None else match.group(2) or "").strip()

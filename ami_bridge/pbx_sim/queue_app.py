@@ -28,9 +28,15 @@ log = logging.getLogger(__name__)
 
 CONNECTED = "CONNECTED"
 ABANDON = "ABANDON"
-# retry=0 means "at once" to app_queue, where each ring attempt still takes real
-# milliseconds; on a discrete clock it would loop forever at one instant.
-MIN_RETRY_SECONDS = 0.1
+# app_queue reads retry as whole seconds and takes 0 or less as its default (q->retry <= 0:
+# DEFAULT_RETRY): a queue configured retry=0 waits 5 s after a failed ring attempt.
+APP_QUEUE_DEFAULT_RETRY = 5.0
+RECHECK_SECONDS = 1.0  # app_queue's RECHECK: how often a caller not at the head looks for its turn
+
+
+def effective_retry(retry: float) -> float:
+    """The wait after a ring attempt that connected nobody, as app_queue applies ``retry``."""
+    return retry if retry >= 1.0 else APP_QUEUE_DEFAULT_RETRY
 
 
 @dataclass(eq=False)
@@ -94,9 +100,14 @@ class QueueApp:
                     return self._timeout(queue, entry)
                 if queue.is_empty_for(queue.config.leavewhenempty, device, sched.now):
                     return self._leave(queue, entry, "LEAVEEMPTY")
-                members = queue.pick(entry, device, sched.now, self._rng) if self._our_turn(queue, entry) else []
+                our_turn = self._our_turn(queue, entry)
+                members = queue.pick(entry, device, sched.now, self._rng) if our_turn else []
                 if not members:
-                    yield sched.any_of(entry.wake, caller.hangup_requested, deadline)
+                    # app_queue polls; a member who frees meanwhile wakes nobody. The caller
+                    # whose turn it is tries again after ``retry`` (wait_a_bit), the others
+                    # look again every second (wait_our_turn's RECHECK).
+                    poll = effective_retry(queue.config.retry) if our_turn else RECHECK_SECONDS
+                    yield sched.any_of(sched.timeout(poll, "queue poll"), caller.hangup_requested, deadline)
                     continue
                 result = yield from self._ring(queue, entry, members, deadline)
                 if result == CONNECTED:
@@ -105,7 +116,7 @@ class QueueApp:
                     return self._abandon(queue, entry)
                 if deadline.fired:
                     return self._timeout(queue, entry)
-                yield from wait(sched, max(queue.config.retry, MIN_RETRY_SECONDS), caller.hangup_requested, deadline)
+                yield from wait(sched, effective_retry(queue.config.retry), caller.hangup_requested, deadline)
         finally:
             if entry in queue.entries:
                 queue.entries.remove(entry)

@@ -251,6 +251,18 @@ def test_click_to_call_dials_the_client_through_the_trunk_with_the_company_cid(d
     assert "FILTER(0-9,${EXTEN})" in guard.args[0]
 
 
+def test_a_campaigns_preview_call_shows_the_campaigns_own_number(dialplan: list[Step]) -> None:
+    outbound = [s for s in dialplan if s.context == "zvonar-outbound" and s.exten.startswith("_")]
+    apps = [s.app for s in outbound]
+    sets = [i for i, s in enumerate(outbound) if s.app == "Set" and s.args[0].startswith("CALLERID(all)=")]
+    assert [outbound[i].args[0] for i in sets][1:] == ["CALLERID(all)=${ZVONAR_CALLER_ID}"]
+    # The company number first, the campaign's over it when given, then the dial.
+    assert sets[0] < sets[1] < apps.index("Dial")
+    skip = outbound[sets[1] - 1]
+    assert skip.app == "GotoIf" and "${LEN(${ZVONAR_CALLER_ID})}" in skip.args[0]
+    assert outbound[apps.index("Dial")].label == skip.args[0].split("?")[1]
+
+
 def test_agents_dial_out_through_the_click_to_call_context(dialplan: list[Step]) -> None:
     gotos = {s.args[0] for s in dialplan if s.context == "zvonar-agents" and s.app == "Goto"}
     assert gotos == {"zvonar-outbound"}
@@ -414,6 +426,13 @@ def test_campaign_queue_honours_the_dialplan_timeout(queues: ConfFile) -> None:
     assert not campaign.get_all("member"), "campaign members are added by Zvonar (QueueAdd)"
 
 
+def test_queue_retries_are_whole_seconds_app_queue_honours(queues: ConfFile) -> None:
+    # app_queue: q->retry = atoi(val); if (q->retry <= 0) q->retry = DEFAULT_RETRY (5 s).
+    for name in _queues(queues):
+        retry = queues.named(name)[0].get("retry")
+        assert retry is not None and retry.isdigit() and int(retry) >= 1, f"[{name}] retry={retry}"
+
+
 def test_queue_members_are_pjsip_endpoints(queues: ConfFile, pjsip: ConfFile) -> None:
     members = [split_args(m)[0].strip() for s in queues.concrete() for m in s.get_all("member")]
     assert {f"PJSIP/{n}" for n in AGENT_ENDPOINTS} <= set(members)
@@ -451,6 +470,12 @@ def test_same_name_sections_are_different_object_types(pjsip: ConfFile) -> None:
         seen.setdefault(section.name, []).append(section.get("type"))
     for name, types in seen.items():
         assert len(types) == len(set(types)), f"[{name}] defined twice as {types}"
+
+
+def test_the_client_never_sees_an_agents_extension(pjsip: ConfFile) -> None:
+    # app_queue hands the agent's caller ID to the client leg as its connected line on answer.
+    trunk = _endpoints(pjsip)[TRUNK_ENDPOINT]
+    assert trunk.get("send_connected_line") == "no"
 
 
 def test_agent_passwords_are_marked_placeholders(pjsip: ConfFile) -> None:

@@ -48,7 +48,7 @@ def hours_open_in_one_zone(now: datetime) -> tuple[str, str, dict]:
 def campaign_queue(wrapup: float = 0.0) -> tuple[QueueConfig, ...]:
     """The production queues, the campaign one without wrap-up (simulated seconds are not the bridge's)."""
     empty = frozenset({"paused", "invalid", "unavailable"})
-    return (QueueConfig("campaign", strategy="leastrecent", timeout=2.0, retry=0.0, wrapuptime=wrapup, autopause=True,
+    return (QueueConfig("campaign", strategy="leastrecent", timeout=2.0, retry=1.0, wrapuptime=wrapup, autopause=True,
                         joinempty=empty, leavewhenempty=empty),)
 
 
@@ -65,6 +65,7 @@ class ClientCall:
     uniqueid: str
     began: float
     ended: float | None = None
+    shown: str = ""  # the number the client's phone shows (the leg's connected line)
 
 
 @dataclass
@@ -80,7 +81,8 @@ class SimRecord:
         now = self.sim.pbx.scheduler.now
         name = event.get("Event")
         if name == "DialBegin" and event.get("DialString", "").endswith("@trunk"):
-            call = ClientCall(event["DialString"].split("@")[0], event.get("DestUniqueid", ""), now)
+            call = ClientCall(event["DialString"].split("@")[0], event.get("DestUniqueid", ""), now,
+                              shown=event.get("DestConnectedLineNum", ""))
             self.calls.append(call)
             self._open[call.uniqueid] = call
         elif name == "Hangup" and event.get("Uniqueid") in self._open:

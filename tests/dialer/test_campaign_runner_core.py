@@ -295,6 +295,14 @@ def test_preview_originate_rings_the_operator_first() -> None:
     assert (action["Channel"], action["Context"], action["Exten"]) == ("PJSIP/101", "zvonar-outbound", "380671234567")
     assert action["Variable"] == ["ZVONAR_CLIENT_ID=5", "ZVONAR_USER_ID=3", "ZVONAR_CAMPAIGN=7", "ZVONAR_LEAD_ID=9"]
     assert action["ActionID"] == "zv-2"
+    # The campaign's own number for the client's phone; none: zvonar-outbound shows the company's.
+    base = dict(action_id="zv-3", endpoint="101", digits="380671234567", client_name=None, client_id=5, user_id=3,
+                campaign_id=7, lead_id=9, agent_channel_template="PJSIP/{endpoint}", context="zvonar-outbound",
+                timeout_ms=30000)
+    own = preview_originate(**base, caller_id='"Відділ продажів" <380442351234>')  # type: ignore[arg-type]
+    assert own["Variable"][-1] == 'ZVONAR_CALLER_ID="Відділ продажів" <380442351234>'
+    with pytest.raises(ValueError):
+        preview_originate(**base, caller_id="Звонарь\r\nAction: Hangup")  # type: ignore[arg-type]
 
 
 def test_company_caller_id() -> None:

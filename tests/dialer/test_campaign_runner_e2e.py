@@ -347,7 +347,7 @@ async def test_the_operator_a_queue_call_reaches_is_on_its_attempt_while_they_ta
 async def test_a_lead_pinned_to_an_operator_rings_that_operator_first(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import update
 
-    from crm_core.models import Lead
+    from crm_core.models import Campaign, Lead
 
     _, _, hours = hours_open_in_one_zone(utcnow())
     pinned, other = "+79161110021", "+79161110022"
@@ -357,6 +357,8 @@ async def test_a_lead_pinned_to_an_operator_rings_that_operator_first(make_rig, 
     # A personal callback (set_disposition with callback_at pins the lead and raises its priority).
     async with db.transaction() as s:
         await s.execute(update(Lead).where(Lead.id == setup.leads[pinned]).values(agent_id=setup.operators["101"], priority=50))
+        await s.execute(update(Campaign).where(Campaign.id == setup.campaign_id)
+                        .values(caller_id='"Отдел продаж" <74957778899>'))
     await rig.dialer.start()
 
     async def done() -> bool:
@@ -369,6 +371,9 @@ async def test_a_lead_pinned_to_an_operator_rings_that_operator_first(make_rig, 
     assert attempts[other].mode == "progressive" and attempts[other].outcome == "answered"
     assert attempts[pinned].started_at < attempts[other].started_at, "the callback goes first"
     assert not rig.record.overlaps()
+    # Both show the client the campaign's own number, the callback (operator first) too.
+    assert {c.number: c.shown for c in rig.record.calls} == {pinned.lstrip("+"): "74957778899",
+                                                             other.lstrip("+"): "74957778899"}
 
 
 async def test_an_abandon_is_counted_when_the_dialplan_reports_it(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
