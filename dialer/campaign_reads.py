@@ -82,6 +82,19 @@ async def day_counts(db: Database, campaign_id: int, since: datetime) -> tuple[i
     return int(row[0]), int(row[1]), int(row[2])
 
 
+async def recent_attempts(db: Database, campaign_id: int, since: datetime) -> list[tuple[datetime, datetime | None, str | None]]:
+    """(started, answered, outcome) of the campaign's dials started since ``since``, oldest first (no skipped cards,
+    no calls the operator's own phone missed): what a restarted dialer's rolling figures start from."""
+    async with db.reading() as s:
+        rows = await s.execute(
+            select(Attempt.started_at, Attempt.answered_at, Attempt.outcome)
+            .where(Attempt.campaign_id == campaign_id, Attempt.started_at >= since,
+                   func.coalesce(Attempt.outcome, "").not_in(NOT_DIALS))
+            .order_by(Attempt.started_at, Attempt.id)
+        )
+        return [(started, answered, outcome) for started, answered, outcome in rows]
+
+
 async def dialing_owners(db: Database) -> set[str]:
     """Dialers that have attempts still open (an Originate sent, no outcome yet)."""
     async with db.reading() as s:

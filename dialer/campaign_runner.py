@@ -379,6 +379,13 @@ class Dialer:
         dials, answered, abandoned = await reads.day_counts(self.db, info.id, since)
         live = CampaignLive(info.id, day, self.config.window_seconds, day_dials=dials, day_answered=answered,
                             day_abandoned=abandoned)
+        # The last half hour's figures too, on this runner's clock: a restart must not zero the wallboard's window.
+        t = self._now()
+        for started, answered_at, outcome in await reads.recent_attempts(
+                self.db, info.id, now - timedelta(seconds=self.config.window_seconds)):
+            human = outcome in ("answered", "abandoned")
+            live.recall(t - (now - started).total_seconds(),
+                        t - (now - (answered_at or started)).total_seconds() if human else None, outcome == "abandoned")
         window = PacingWindow(cap=info.abandon_cap, lines_per_agent=info.lines_per_agent, abandon_after=ABANDON_AFTER)
         window.day_dials, window.day_answered, window.day_abandoned = dials, answered, abandoned
         run = CampaignRun(info, live, window)

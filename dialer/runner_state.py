@@ -301,6 +301,14 @@ class CampaignLive:
         self._last_seen: float | None = None
         self.agents: dict[str, int] = dict.fromkeys(PHASES, 0)
 
+    def recall(self, dialed_at: float, answered_at: float | None, abandoned: bool) -> None:
+        """A dial of before this runner took the campaign (from the store), into the rolling figures only."""
+        self._w_dials.add(dialed_at)
+        if answered_at is not None:
+            self._w_answered.add(answered_at)
+            if abandoned:
+                self._w_abandoned.add(answered_at)
+
     # ------------------------------------------------------------------ calls
 
     def dialed(self, call: LiveCall) -> None:

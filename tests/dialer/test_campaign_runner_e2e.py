@@ -662,3 +662,33 @@ async def test_a_caller_id_that_cannot_be_sent_spends_no_lead(make_rig, db: Data
     [lead] = (await leads_of(db, setup.campaign_id)).values()
     assert (lead.state, lead.attempts) == ("ready", 0)
     assert rig.record.numbers() == [] and await attempts_of(db, setup.campaign_id) == []
+
+
+async def test_a_dialer_taking_a_campaign_over_starts_from_the_last_half_hours_figures(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
+    """After a restart the wallboard's «last 30 minutes» still holds the dials, answers and abandons made in them."""
+    from sqlalchemy import update
+
+    from crm_core.models import Lead
+
+    phones = ["+79161117001", "+79161117002", "+79161117003", "+79161117004", "+79161117005"]
+    rig = await make_rig({p.lstrip("+"): TALK for p in phones})
+    open_zone, _, hours = hours_open_in_one_zone(utcnow())
+    setup = await make_campaign(db, mode="progressive", hours=hours, script=False, endpoints=("101",),
+                                clients=[(f"ООО «Клиент {n}»", p, open_zone) for n, p in enumerate(phones)])
+    now = utcnow()
+    # (minutes ago, outcome): an hour-old dial is out of the window; a skipped card is no dial.
+    history = [(50, "answered"), (20, "answered"), (12, "abandoned"), (6, "busy"), (3, "skipped")]
+    async with db.transaction() as s:
+        for n, ((ago, outcome), phone) in enumerate(zip(history, phones)):
+            started = now - timedelta(minutes=ago)
+            human = outcome in ("answered", "abandoned")
+            s.add(Attempt(campaign_id=setup.campaign_id, lead_id=setup.leads[phone], action_id=f"zv-before-{n}",
+                          phone_e164=phone, mode="progressive", started_at=started, outcome=outcome,
+                          answered_at=started + timedelta(seconds=9) if human else None,
+                          ended_at=started + timedelta(minutes=1)))
+        await s.execute(update(Lead).where(Lead.campaign_id == setup.campaign_id).values(state="done"))
+    await rig.dialer.start()
+    await wait_for(lambda: setup.campaign_id in rig.dialer.runs, 5.0, "the campaign taken")
+    figures = rig.dialer.stats(setup.campaign_id)
+    assert figures is not None
+    assert (figures["window_dials"], figures["window_answered"], figures["window_abandoned"]) == (3, 2, 1)
