@@ -56,7 +56,9 @@ class CampaignStatsOut(ResponseModel):
     answered: int = Field(description="human-answered calls (connected or abandoned)")
     abandoned: int
     abandon_rate: float = Field(description="abandoned / answered")
-    occupancy: float = Field(description="talk + wrap-up share of the agents' logged-in time")
+    occupancy: float = Field(description="talk + wrap-up share of the agents' working time (free, talking or in "
+                                         "wrap-up; a pause such as lunch is not counted) since this dialer took the "
+                                         "campaign")
     agents: AgentsByStateOut
     ringing: int
     waiting: int

@@ -428,7 +428,12 @@ class CampaignLive:
     # ------------------------------------------------------------------ agents and figures
 
     def observe_agents(self, counts: Mapping[str, int], t: float) -> None:
-        """Agents by phase now; integrates occupancy (talk + wrap over logged-in time) since the last look."""
+        """Agents by phase now; integrates occupancy (talk + wrap over free + talk + wrap time) since the last look.
+
+        A pause (lunch, a meeting) is no working time of the campaign: counting it would make
+        a team look idle while it is away. (The simulator's occupancy, as issue 6 defines it,
+        counts every logged-in second; its agents never pause.)
+        """
         if self._last_seen is not None and t > self._last_seen:
             dt = t - self._last_seen
             prev = self.agents
