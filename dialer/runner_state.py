@@ -432,7 +432,7 @@ class CampaignLive:
 
         A pause (lunch, a meeting) is no working time of the campaign: counting it would make
         a team look idle while it is away. (The simulator's occupancy, as issue 6 defines it,
-        counts every logged-in second; its agents never pause.)
+        counts every logged-in second: there a "pause" is a preview card being read.)
         """
         if self._last_seen is not None and t > self._last_seen:
             dt = t - self._last_seen
