@@ -394,6 +394,10 @@ class Dialer:
         self.runs[info.id] = run
         run.task = asyncio.create_task(self._run_loop(run), name=f"dialer-campaign-{info.id}")
         log.info("dialer.campaign.taken campaign_id=%s mode=%s queue=%s day_dials=%d", info.id, info.mode, info.queue, dials)
+        if info.mode != "preview" and not (info.caller_id or self.config.company_caller_id).strip():
+            # The client leg is originated straight into the trunk: no dialplan can set its From afterwards.
+            log.warning("dialer.no_caller_id campaign_id=%s: neither the campaign's caller ID nor ami.company_caller_id "
+                        "is set; the carrier decides what the client's phone shows (often nothing)", info.id)
 
     async def _update_run(self, run: CampaignRun, info: CampaignInfo) -> None:
         previous = run.info
