@@ -263,9 +263,29 @@ def test_a_campaigns_preview_call_shows_the_campaigns_own_number(dialplan: list[
     assert outbound[apps.index("Dial")].label == skip.args[0].split("?")[1]
 
 
-def test_agents_dial_out_through_the_click_to_call_context(dialplan: list[Step]) -> None:
-    gotos = {s.args[0] for s in dialplan if s.context == "zvonar-agents" and s.app == "Goto"}
+def _pattern(exten: str) -> re.Pattern[str]:
+    """An Asterisk extension pattern (_X, Z, N, [..], ., !) as a regex; a plain extension matches itself."""
+    if not exten.startswith("_"):
+        return re.compile(re.escape(exten))
+    out = []
+    for ch in re.findall(r"\[[^\]]*\]|.", exten[1:]):
+        out.append({"X": "[0-9]", "Z": "[1-9]", "N": "[2-9]", ".": ".+", "!": ".*"}.get(ch.upper(), ch if ch.startswith("[")
+                                                                                  else re.escape(ch)))
+    return re.compile("".join(out))
+
+
+def test_agents_dial_out_through_the_click_to_call_context_only_to_the_clients_countries(dialplan: list[Step]) -> None:
+    agents = [s for s in dialplan if s.context == "zvonar-agents"]
+    gotos = {s.args[0] for s in agents if s.app == "Goto"}
     assert gotos == {"zvonar-outbound"}
+    # Asterisk takes the most specific pattern; the country ones are all more specific than _X.,
+    # so a number goes out exactly when one of them matches it.
+    out = [_pattern(s.exten) for s in agents if s.app == "Goto" and s.priority == "1"]
+    allowed = ["89161234567", "+79161234567", "74951234567", "80291234567", "+375291234567", "0671234567",
+               "+380671234567", "380442351234"]
+    refused = ["810442079460958", "00442079460958", "+442079460958", "+19005551234", "0900123456789", "8800"]
+    assert [n for n in allowed if not any(p.fullmatch(n) for p in out)] == []
+    assert [n for n in refused if any(p.fullmatch(n) for p in out)] == []
 
 
 def test_inbound_answers_then_queues_in_support(dialplan: list[Step]) -> None:
