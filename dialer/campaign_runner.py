@@ -117,6 +117,7 @@ class CampaignRun:
         self.logged_in: dict[str, str] = {}  # endpoint -> queue interface we put into the queue
         # Queues the campaign left while paused: (queue, endpoint -> interface, the calls placed into it).
         self.left_queues: list[tuple[str, dict[str, str], set[str]]] = []
+        self.bad_caller_id: str | None = None  # the caller ID last refused (logged once, not every tick)
         self.synced_agents: tuple[int, ...] | None = None  # the assignment last put into the queue
         self.phones: dict[str, reads.AgentPhone] = {}  # endpoint -> the assigned operator on it
         self.phones_for: tuple[int, ...] | None = None
@@ -565,6 +566,8 @@ class Dialer:
             await self._sync_agents(run)
         if run.info.state != "running" or run.info.mode == "preview" or not self.bridge.conn.connected:
             return 0
+        if not self._caller_id_usable(run):
+            return 0
         placed = 0
         if t - run.callbacks_at >= CALLBACKS_EVERY and any(a.state == "ready" for a in mine):
             run.callbacks_at = t
@@ -639,6 +642,21 @@ class Dialer:
             log.warning("dialer.hours_unreadable campaign_id=%s error=%s", run.info.id, exc)
             return set()
         return windows.open_zones(hours, run.zones, now)
+
+    def _caller_id_usable(self, run: CampaignRun) -> bool:
+        """Whether the campaign's caller ID can be sent; a line break (stored before it was refused) stops its dialing.
+
+        The campaign's setting is at fault, not its leads: none is leased until it is corrected.
+        """
+        try:
+            company_caller_id(run.info.caller_id, self.config.company_caller_id)
+        except ValueError as exc:
+            if run.bad_caller_id != run.info.caller_id:
+                run.bad_caller_id = run.info.caller_id
+                log.error("dialer.caller_id_unusable campaign_id=%s error=%s", run.info.id, exc)
+            return False
+        run.bad_caller_id = None
+        return True
 
     async def _dial(self, run: CampaignRun, lead: Any) -> int:
         """A predictive/progressive call: the client's leg into the campaign context. Returns 1 if placed."""

@@ -658,7 +658,7 @@ async def test_a_caller_id_that_cannot_be_sent_spends_no_lead(make_rig, db: Data
         assert campaign is not None
         campaign.caller_id = "Отдел продаж\r\nAction: Hangup"
     await rig.dialer.start()
-    await asyncio.sleep(1.0)  # twenty ticks: each leases the lead and gives it back
+    await asyncio.sleep(1.0)  # twenty ticks
     [lead] = (await leads_of(db, setup.campaign_id)).values()
     assert (lead.state, lead.attempts) == ("ready", 0)
     assert rig.record.numbers() == [] and await attempts_of(db, setup.campaign_id) == []
