@@ -20,6 +20,7 @@ from crm_core.services import leads as leads_service
 from dialer import preview
 from dialer.campaign_reads import day_counts
 from dialer.campaign_runner import Dialer
+from dialer.heard_stats import HeardStats
 from dialer.runner_state import PHASES, CampaignInfo, day_start, rate
 
 routes = ApiRoutes("dialer")
@@ -27,6 +28,8 @@ routes = ApiRoutes("dialer")
 DIALER_KEY = web.AppKey("zvonar_dialer", Dialer)
 # The calendar day of the day_* figures, for a process that serves the API without a dialer of its own.
 DAY_ZONE_KEY = web.AppKey("zvonar_day_zone", str)
+# The figures other processes' dialers publish on the bus (dialer/heard_stats.py).
+HEARD_STATS_KEY = web.AppKey("zvonar_heard_stats", HeardStats)
 
 
 def dialer_of(req: ApiRequest) -> Dialer | None:
@@ -80,6 +83,8 @@ async def campaign_stats(req: ApiRequest) -> CampaignStatsOut:
     view = await campaigns_service.get_campaign(req.db, req.user, req.path_int("campaign_id"))
     dialer = dialer_of(req)
     live = dialer.stats(view.id) if dialer is not None else None
+    if live is None and (heard := req.request.app.get(HEARD_STATS_KEY)) is not None:
+        live = heard.fresh(view.id)  # paced by a dialer in another process
     if live is not None:
         return CampaignStatsOut.model_validate({**live, "state": view.state, "live": True})
     info = CampaignInfo.of(view)

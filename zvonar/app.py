@@ -62,9 +62,10 @@ def init_app(
 ) -> web.Application:
     """Build the application; the store and the bus are opened and closed with it."""
     app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024 * 1024)
-    app[SETTINGS_KEY] = settings
-    from dialer.routes import DAY_ZONE_KEY
+    from dialer.heard_stats import HeardStats
+    from dialer.routes import DAY_ZONE_KEY, HEARD_STATS_KEY
 
+    app[SETTINGS_KEY] = settings
     app[DAY_ZONE_KEY] = settings.dialer.day_timezone
     database = db or Database(settings.effective_database_url)
     event_bus = bus or make_bus(settings)
@@ -89,6 +90,8 @@ def init_app(
 
     app.cleanup_ctx.append(store_and_bus)
     install_reminders(app, database, event_bus)
+    app[HEARD_STATS_KEY] = heard = HeardStats()
+    app.cleanup_ctx.append(heard.running(event_bus))
     if telephony:
         from zvonar.telephony import telephony_context
 
