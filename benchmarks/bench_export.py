@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 import tracemalloc
@@ -28,21 +27,15 @@ from crm_core.migrate import ensure_schema  # noqa: E402
 from crm_core.models import Role  # noqa: E402
 from crm_core.rights import Actor  # noqa: E402
 from crm_core.services import campaigns as campaigns_service  # noqa: E402
-
-PG_ADMIN_DSN = os.environ.get("ZVONAR_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
-NAME = "zvonar_bench_export"
+from fresh_store import create_pg_database, drop_pg_database, pg_dsn, pg_url  # noqa: E402
 
 
 async def run(attempts: int) -> None:
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    await admin.execute(f"DROP DATABASE IF EXISTS {NAME}")
-    await admin.execute(f"CREATE DATABASE {NAME}")
-    await admin.close()
-    db = Database(f"{base.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{NAME}")
+    name = await create_pg_database("zvonar_bench_export")
+    db = Database(pg_url(name))
     try:
         await ensure_schema(db)
-        c = await asyncpg.connect(f"{base}/{NAME}")
+        c = await asyncpg.connect(pg_dsn(name))
         await c.execute("INSERT INTO campaigns (id, name, queue, state, mode, hours, retry_rules, pacing, hot_appeals, "
                         "created_at, updated_at) VALUES (1, 'Осенняя акция', 'campaign', 'stopped', 'predictive', "
                         "'{}', '{}', '{}', false, now(), now())")
@@ -76,9 +69,7 @@ async def run(attempts: int) -> None:
               f"peak Python memory {peak / 1e6:.1f} MB")
     finally:
         await db.dispose()
-        admin = await asyncpg.connect(PG_ADMIN_DSN)
-        await admin.execute(f"DROP DATABASE IF EXISTS {NAME}")
-        await admin.close()
+        await drop_pg_database(name)
 
 
 def main() -> None:
