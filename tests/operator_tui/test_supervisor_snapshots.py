@@ -21,6 +21,7 @@ from crm_core.rights import Actor
 from crm_core.services import campaigns as campaigns_service
 from dialer.routes import DIALER_KEY
 from operator_tui.clock import FrozenClock
+from dialer.routes import HEARD_STATS_KEY
 from operator_tui.screens.campaigns import CampaignsScreen
 from operator_tui.screens.wallboard import WallboardScreen
 from tests.operator_tui.conftest import FROZEN_AT, ThreadedZvonar, Zvonar, desk, wait_for
@@ -85,6 +86,9 @@ async def _seed(z: Zvonar) -> dict[str, Any]:
 def server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     threaded = ThreadedZvonar(tmp_path_factory.mktemp("supervisor-snapshots") / "zvonar.sqlite3")
     zvonar = threaded.start()
+    # The screens get their figures from the events each test publishes; GET /stats must not hand
+    # one test the figures the previous one published (relayed while fresh, dialer/heard_stats.py).
+    zvonar.app[HEARD_STATS_KEY].fresh_seconds = 0.0
     threaded.seeded = threaded.run(_seed(zvonar))  # type: ignore[attr-defined]
     yield threaded
     threaded.stop()
