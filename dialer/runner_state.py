@@ -182,6 +182,7 @@ class LiveCall:
     resolved_at: float | None = None  # the Originate's answer: picked up, or busy/no answer/...
     linkedid: str | None = None
     abandoned: bool = False
+    day: date | None = None  # the calendar day it was dialled on: its answer and abandon count in that day
 
     @property
     def ringing(self) -> bool:
@@ -313,16 +314,21 @@ class CampaignLive:
 
     def dialed(self, call: LiveCall) -> None:
         self.calls[call.action_id] = call
+        call.day = call.day or self.day
         self.run_dials += 1
         self.day_dials += 1
         self._w_dials.add(call.dialed_at)
+
+    def _today(self, call: LiveCall) -> bool:
+        """Whether the call was dialled today: a call from before midnight counts in its own day, as the store has it."""
+        return call.day is None or call.day == self.day
 
     def undialed(self, action_id: str) -> LiveCall | None:
         """The Originate never went out (no AMI session, refused): forget it, uncount it."""
         call = self.calls.pop(action_id, None)
         if call is not None:
             self.run_dials -= 1
-            self.day_dials -= 1
+            self.day_dials -= self._today(call)
         return call
 
     def originate_response(self, action_id: str, success: bool, t: float, linkedid: str | None = None) -> Resolution | None:
@@ -334,7 +340,7 @@ class CampaignLive:
         call.resolved_at = t
         if success:
             call.answered_at = t
-            self._count_answer(t)
+            self._count_answer(call, t)
         if linkedid:
             self._bind(call, linkedid, t)
         return Resolution(success, call.ring_seconds(t))
@@ -348,7 +354,7 @@ class CampaignLive:
             # The OriginateResponse is late or was missed: the client did pick up.
             call.answered_at = t
             call.resolved_at = call.resolved_at if call.resolved_at is not None else t
-            self._count_answer(t)
+            self._count_answer(call, t)
         call.connected_at = t
         if linkedid:
             self._bind(call, linkedid, t)
@@ -373,10 +379,10 @@ class CampaignLive:
         if call.answered_at is None:
             call.answered_at = t
             call.resolved_at = call.resolved_at if call.resolved_at is not None else t
-            self._count_answer(t)
+            self._count_answer(call, t)
         call.abandoned = True
         self.run_abandoned += 1
-        self.day_abandoned += 1
+        self.day_abandoned += self._today(call)
         self._w_abandoned.add(t)
         return True
 
@@ -395,13 +401,13 @@ class CampaignLive:
         if call.mode == "preview" and payload.get("client_dialled") is False:
             outcome = "operator_missed"  # the operator's own phone was not answered: the client never rang
             self.run_dials -= 1
-            self.day_dials -= 1
+            self.day_dials -= self._today(call)
             self._w_dials.remove(call.dialed_at)
         if outcome == "abandoned" and not call.abandoned:
             # The tracker saw the client leave the queue; no UserEvent reached us.
             self._mark_abandoned(call, t)
         elif outcome == "answered" and call.answered_at is None:
-            self._count_answer(t)
+            self._count_answer(call, t)
         talk = payload.get("talk_seconds")
         db_id = payload.get("call_db_id")
         return AttemptResult(
@@ -420,9 +426,9 @@ class CampaignLive:
             del self._abandoned_linkedids[linkedid]
             self._mark_abandoned(call, t)
 
-    def _count_answer(self, t: float) -> None:
+    def _count_answer(self, call: LiveCall, t: float) -> None:
         self.run_answered += 1
-        self.day_answered += 1
+        self.day_answered += self._today(call)
         self._w_answered.add(t)
 
     # ------------------------------------------------------------------ agents and figures
@@ -482,8 +488,9 @@ class CampaignLive:
         once it ends: the calls still up here that were picked up (or dropped) are added.
         """
         self.day_dials = dials
-        self.day_answered = answered + sum(1 for c in self.calls.values() if c.answered_at is not None)
-        self.day_abandoned = abandoned + sum(1 for c in self.calls.values() if c.abandoned)
+        today = [c for c in self.calls.values() if self._today(c)]
+        self.day_answered = answered + sum(1 for c in today if c.answered_at is not None)
+        self.day_abandoned = abandoned + sum(1 for c in today if c.abandoned)
 
     def window_counts(self, t: float) -> tuple[int, int, int]:
         """(dials, human-answered, abandoned) over the rolling window ending at ``t``."""

@@ -236,6 +236,21 @@ def test_day_figures_restart_at_midnight_and_the_window_rolls() -> None:
     assert (live.day_dials, live.day_answered, live.day_abandoned) == (0, 0, 0)
 
 
+def test_a_call_dialled_before_midnight_counts_in_its_own_day() -> None:
+    """As the store counts it (by the dial's start): answered or dropped after midnight, it is yesterday's."""
+    live = CampaignLive(7, date(2026, 12, 3), day_dials=50, day_answered=20, day_abandoned=1)
+    live.dialed(call("zv-late", 9, 0.0))  # 23:59:55
+    live.dialed(call("zv-later", 10, 1.0))
+    live.roll_day(date(2026, 12, 4))
+    live.dialed(call("zv-new", 11, 6.0))  # 00:00:01
+    live.originate_response("zv-late", True, 12.0, linkedid="L9")
+    live.abandon_reported(15.0, linkedid="L9")
+    live.originate_response("zv-new", True, 16.0)
+    assert (live.day_dials, live.day_answered, live.day_abandoned) == (1, 1, 0)
+    assert live.undialed("zv-later") is not None and live.day_dials == 1
+    assert (live.run_dials, live.run_answered, live.run_abandoned) == (2, 2, 1)  # this runner's own figures: all
+
+
 def test_stats_payload() -> None:
     live = CampaignLive(7, date(2026, 12, 3), day_dials=40, day_answered=12, day_abandoned=0)
     live.observe_agents({"free": 1, "talk": 2, "wrap": 0, "paused": 0}, 0.0)
