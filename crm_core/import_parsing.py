@@ -26,6 +26,11 @@ from crm_core.regions import Region, find_regions, parse_timezone
 
 log = logging.getLogger(__name__)
 
+# csv's default limit (128 KiB a field) would end a file at its first very long cell, a
+# pasted e-mail thread in a comment, and drop every row after it. Files are at most
+# 48 MB, so no field can be larger than that: the row's own checks then reject it alone.
+csv.field_size_limit(max(csv.field_size_limit(), 64 * 1024 * 1024))
+
 PHONE_MOBILE = "mobile"
 PHONE_WORK = "work"
 PHONE_HOME = "home"
@@ -402,6 +407,9 @@ def iter_xlsx_records(data: bytes) -> Iterator[tuple[int, list[str]]]:
         if not workbook.worksheets:
             raise ImportFileError("the workbook has no sheets")
         sheet = workbook.worksheets[0]
+        # The size the file states may be stale (some exporters write A1 or the first rows only):
+        # read every row the sheet really has.
+        sheet.reset_dimensions()
         for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
             cells = [_cell_text(v) for v in values]
             if any(c.strip() for c in cells):
@@ -595,7 +603,9 @@ def _build_row(
         contact_first_name=first,
         contact_middle_name=middle,
         contact_position=_one(values, "contact_position"),
-        phones=_phones(phone_cells, _one(values, "phone_extension", 32), default_region),
+        # A Minsk client's "80 29 …" or a Kharkiv client's "067 …" in a Russian deployment: the row's
+        # region says which country's national format the numbers are written in.
+        phones=_phones(phone_cells, _one(values, "phone_extension", 32), country),
         emails=_emails(values.get("email", ())),
         comment=comment,
         source=_one(values, "source"),

@@ -13,6 +13,7 @@ import asyncio
 import csv
 import gc
 import io
+import logging
 import multiprocessing
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
@@ -38,6 +39,8 @@ from crm_core.import_parsing import (
     iter_xlsx_records,
     parse_rows,
 )
+
+log = logging.getLogger(__name__)
 
 Parsed = Draft | RejectedRow
 
@@ -82,6 +85,31 @@ def _csv_records(lines: Iterable[str], delimiter: str, breaks: list[RejectedRow]
             yield start, record
 
 
+def _xlsx_records(data: bytes, breaks: list[RejectedRow]) -> Iterator[tuple[int, list[str]]]:
+    """The first sheet's rows; a damaged sheet ends the stream where it breaks, as a broken CSV record does.
+
+    A workbook that does not open at all is an ImportFileError (the file as a whole);
+    one whose sheet breaks off (cut short, a cell Excel would not write) keeps the rows
+    before the break, and the break is reported with the row it follows.
+    """
+    rows = iter_xlsx_records(data)
+    last = 0
+    while True:
+        try:
+            number, cells = next(rows)
+        except StopIteration:
+            return
+        except ImportFileError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - openpyxl and the XML parser raise many kinds on a damaged sheet
+            log.info("import.xlsx_broken after_row=%s error=%s", last, type(exc).__name__)
+            breaks.append(RejectedRow(last + 1, f"cannot read the sheet from here ({type(exc).__name__}: {exc})"[:300]
+                                      + "; the rest of the file is not imported"))
+            return
+        last = number
+        yield number, cells
+
+
 def open_file(data: bytes, filename: str, mapping: Mapping[str, str | None] | None = None) -> OpenedFile:
     """Decode the file and find its header; ImportFileError when the file as a whole is unreadable."""
     if not data or not data.strip(b" \t\r\n"):
@@ -89,7 +117,7 @@ def open_file(data: bytes, filename: str, mapping: Mapping[str, str | None] | No
     breaks: list[RejectedRow] = []
     encoding = delimiter = None
     if data.startswith(_XLSX_MAGIC):
-        records: Iterator[tuple[int, list[str]]] = iter_xlsx_records(data)
+        records: Iterator[tuple[int, list[str]]] = _xlsx_records(data, breaks)
         strict_width, is_xlsx = False, True
     elif data.startswith(_OLE_MAGIC):
         raise ImportFileError("old Excel .xls files are not supported: save the sheet as .xlsx or CSV")

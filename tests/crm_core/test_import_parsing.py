@@ -125,10 +125,16 @@ def test_bitrix24_export_of_a_ukrainian_team():
 
 
 def test_default_region_changes_how_national_numbers_read():
-    result = parse_clients_file(BITRIX.read_bytes(), BITRIX.name, "RU")
-    reasons = {r.line: r.reason for r in result.rejected}
-    assert reasons[2] == "phone '044 123 45 67' is not a valid number: invalid for region RU/KZ"
-    assert [r.line for r in result.rows] == [6]  # only the row written with +375 survives
+    # No region column: the deployment's country decides how "044 …" reads.
+    text = "Название;Телефон\nТОВ «Сонячний Світ»;044 123 45 67\n"
+    assert [p.e164 for r in _csv(text, region="UA").rows for p in r.phones] == ["+380441234567"]
+    assert [r.reason for r in _csv(text, region="RU").rejected] == [
+        "phone '044 123 45 67' is not a valid number: invalid for region RU/KZ"]
+    # A row's own region says it better: the Ukrainian team's export reads the same in a Russian deployment.
+    in_russia = parse_clients_file(BITRIX.read_bytes(), BITRIX.name, "RU")
+    in_ukraine = parse_clients_file(BITRIX.read_bytes(), BITRIX.name, "UA")
+    assert [r.line for r in in_russia.rows] == [r.line for r in in_ukraine.rows] == [2, 3, 4, 6]
+    assert [p.e164 for p in in_russia.rows[0].phones] == ["+380441234567", "+380671234567"]
 
 
 # --- XLSX ------------------------------------------------------------------------------

@@ -171,12 +171,77 @@ async def test_a_file_that_cannot_be_read_writes_nothing(db: Database) -> None:
 async def test_a_csv_that_breaks_off_keeps_the_rows_before_it(db: Database) -> None:
     w = await people(db)
     data = csv_bytes([["ООО «Волна»", "", "", "", "+7 916 700-00-01", "", "", "", ""]])
-    data += b'\xd0\x9e\xd0\x9e\xd0\x9e;"' + b"x" * 140_000 + b"\r\n"  # a quote never closed, a field past csv's limit
+    data += b'\xd0\x9e\xd0\x9e\xd0\x9e;"' + b"x" * 140_000 + b"\r\n"  # a quote never closed: it runs to the end
     summary = await import_clients(db, w.admin, data, "broken.csv")
     assert summary.inserted == 1
-    assert [(r.line, r.reason.split(";")[0]) for r in summary.rejected] == [
-        (3, "cannot read the CSV record (field larger than field limit (131072))")]
+    assert [(r.line, r.reason) for r in summary.rejected] == [
+        (3, "2 fields, the header has 9: a quote is probably not closed (the field runs over several lines)")]
     assert list(await clients_by_name(db)) == ["ООО «Волна»"]
+
+
+async def test_a_very_long_cell_costs_its_own_row_only(db: Database) -> None:
+    """A pasted e-mail thread past csv's 128 KiB default: that row is refused, the rows after it go in."""
+    w = await people(db)
+    rows = [["ООО «Волна»", "", "", "", "+7 916 700-00-01", "", "", "", ""],
+            ["ООО «Прибой»", "", "", "", "+7 916 700-00-02", "", "", "Переписка: " + "бла " * 40_000, ""],
+            ["ООО «Штиль»", "", "", "", "+7 916 700-00-03", "", "", "", ""]]
+    summary = await import_clients(db, w.admin, csv_bytes(rows), "long.csv")
+    assert summary.inserted == 2 and [r.line for r in summary.rejected] == [3]
+    assert list(await clients_by_name(db)) == ["ООО «Волна»", "ООО «Штиль»"]
+
+
+def _damaged_xlsx(rows: list[list[object]], damage) -> bytes:  # type: ignore[no-untyped-def]
+    """A workbook whose first sheet's XML went through ``damage`` (as some exporters and cut downloads leave it)."""
+    import zipfile
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    for row in rows:
+        sheet.append(row)
+    raw = io.BytesIO()
+    book.save(raw)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            zout.writestr(item, damage(data) if item.filename == "xl/worksheets/sheet1.xml" else data)
+    return out.getvalue()
+
+
+async def test_a_workbook_cut_short_keeps_the_rows_before_the_break(db: Database) -> None:
+    """A damaged sheet is no 500 and no half-written import: the rows before the break, and the break named."""
+    w = await people(db)
+    rows = [[f"ООО «Клиент {n}»", "", "Москва", "", f"8 916 {5560000 + n}", "", "", "", ""] for n in range(300)]
+    data = _damaged_xlsx(rows, lambda xml: xml[: int(len(xml) * 0.8)])
+    summary = await import_clients(db, w.admin, data, "kontragenty.xlsx")
+    [broken] = summary.rejected
+    assert "cannot read the sheet from here" in broken.reason and "the rest of the file is not imported" in broken.reason
+    assert 200 < summary.inserted == broken.line - 2 < 300  # every row before the break, none after
+    assert len(await clients_by_name(db)) == summary.inserted
+
+
+async def test_a_workbook_that_states_a_wrong_size_is_read_whole(db: Database) -> None:
+    import re
+
+    w = await people(db)
+    rows = [[f"ООО «Клиент {n}»", "", "Москва", "", f"8 916 {5570000 + n}", "", "", "", ""] for n in range(5)]
+    data = _damaged_xlsx(rows, lambda xml: re.sub(rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="A1:B2"/>', xml))
+    summary = await import_clients(db, w.admin, data, "kontragenty.xlsx")
+    assert (summary.inserted, summary.rejected) == (5, [])
+
+
+async def test_a_rows_region_says_which_countrys_national_format_its_numbers_are_in(db: Database) -> None:
+    """In a Russian deployment: a Minsk client's "80 29 …" and a Kharkiv client's "067 …" are theirs, not errors."""
+    w = await people(db)
+    rows = [["ОАО «Гомельстекло»", "", "Минск", "", "80 29 612-45-67", "", "", "", ""],
+            ["ТОВ «Слобожанщина»", "", "Харьков", "", "067 765 43 21", "", "", "", ""],
+            ["ООО «Ромашка»", "", "Москва", "", "8 (916) 123-45-67", "", "", "", ""]]
+    summary = await import_clients(db, w.admin, csv_bytes(rows), "clients.csv")
+    assert (summary.inserted, summary.rejected) == (3, [])
+    by_name = await clients_by_name(db)
+    assert [p[0] for p in await phones_of(db, by_name["ОАО «Гомельстекло»"].id)] == ["+375296124567"]
+    assert [p[0] for p in await phones_of(db, by_name["ТОВ «Слобожанщина»"].id)] == ["+380677654321"]
 
 
 # --- duplicates ----------------------------------------------------------------------------
