@@ -43,7 +43,8 @@ leave room for one abandon, and whenever one more would breach the cap.
 Cold start, any team: progressive until ``min_dials`` dials are resolved and
 ``min_samples`` answers, talks and wrap-ups are measured; in the morning, while the talks
 in progress contradict the measured talk time (biased short: only short talks have ended),
-talking agents are not counted on to free up. See docs/dialer_pacing.md.
+talking agents are not counted on to free up, nor while fewer talks have ended than a
+quarter of those in progress (a big team that started together). See docs/dialer_pacing.md.
 """
 
 from __future__ import annotations
@@ -284,10 +285,14 @@ def decide(stats: PacingStats, config: PacingConfig = PacingConfig()) -> PacingD
     if not warm:
         return PacingDecision(progressive, "cold start: progressive")
     # Early in the day the measured talk time is biased short (only short talks have
-    # ended); until it is not, agents still talking are not counted on to free up.
+    # ended); until it is not, agents still talking are not counted on to free up. A team
+    # that started together shows no old talk to contradict it, so also while fewer talks
+    # have ended than a quarter of those in progress (a thousand agents starting at once
+    # had two thousand calls placed on forty short talks).
     morning = stats.day_answered < config.morning_answers_per_agent * active
+    in_talk = [s for state, s in stats.agents if state == TALK]
     talk_known = not (
-        morning and _contradicted(_fitted(stats.talk_time), [s for state, s in stats.agents if state == TALK], config)
+        morning and (4 * stats.talk_time.samples < len(in_talk) or _contradicted(_fitted(stats.talk_time), in_talk, config))
     )
     room = stats.cap * stats.day_answered - stats.day_abandoned - config.guard_abandons  # abandons above the guard
     if room < 0:

@@ -208,6 +208,19 @@ def test_talk_times_biased_short_are_not_counted_on_in_the_morning() -> None:
     assert decide(afternoon).dials > decision.dials + 5
 
 
+def test_a_big_team_that_started_together_is_not_counted_on_from_a_handful_of_short_talks() -> None:
+    # 45 s into the day of a thousand agents: 560 talks, all young, so none looks too old for the
+    # 40 short ones that have ended (mean 20 s). Counting on them placed 2014 calls at once.
+    staff = [("talk", 5.0 + i % 30) for i in range(560)] + [("free", 1.0)] * 424 + [("wrap", 4.0)] * 16
+    start = snapshot(staff, ringing=[float(i % 20) for i in range(300)], time=45.0, day_dials=2600, day_answered=700,
+                     day_abandoned=0, window_answered=700, window_abandoned=0, talk_time=Estimate(20.0, 8.0, 40))
+    decision = decide(start)
+    assert decision.reason.startswith("predictive on wrap-ups"), decision
+    assert decision.dials <= (424 + 16) / 0.3, "no more calls than the free and wrapping agents can take"
+    # Once as many talks have ended as a quarter of those in progress, the measured time counts again.
+    assert decide(replace(start, talk_time=Estimate(20.0, 8.0, 150))).dials > decision.dials
+
+
 def test_the_same_snapshot_gives_the_same_decision() -> None:
     stats = snapshot(team(30, 3, wrapping=5), ringing=[1.0, 4.0, 9.0, 17.0])
     assert decide(stats) == decide(stats)
