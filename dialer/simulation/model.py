@@ -30,6 +30,10 @@ class Outcome(StrEnum):
     MACHINE = "machine"
 
 
+_DAY = 86400.0
+_MIN_RESOLVE = 0.1
+
+
 @dataclass(frozen=True)
 class ClientModel:
     """What happens to a dial, in seconds; the defaults are the issue's client model."""
@@ -61,8 +65,21 @@ class ClientModel:
             if value < 0:
                 raise ValueError(f"client model: {f.name} must not be negative, got {value}")
         for name in ("answer_mean", "talk_mean", "wrap_mean", "ring_timeout"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"client model: {name} must be positive")
+            if getattr(self, name) < _MIN_RESOLVE:
+                raise ValueError(f"client model: {name} must be at least {_MIN_RESOLVE} s, got {getattr(self, name)}")
+        # Durations and spreads past a day mean nothing for a campaign day and overflow the lognormal fits.
+        for f in fields(self):
+            if f.name != "lines_per_agent" and not f.name.startswith("p_") and getattr(self, f.name) > _DAY:
+                raise ValueError(f"client model: {f.name} must be at most {_DAY:.0f} s (a day), got {getattr(self, f.name)}")
+        for name in ("busy_after", "congestion_after"):
+            # An outcome at the very instant of the dial would have the next dial placed at that instant, forever.
+            if getattr(self, name) < _MIN_RESOLVE:
+                raise ValueError(f"client model: {name} must be at least {_MIN_RESOLVE} s, got {getattr(self, name)}")
+        if self.answer_mean >= self.ring_timeout:
+            raise ValueError(f"client model: answer_mean ({self.answer_mean}) must be below ring_timeout "
+                             f"({self.ring_timeout}): the dialer hangs up before such clients answer")
+        if self.lines_per_agent > 50:
+            raise ValueError(f"client model: lines_per_agent must be at most 50, got {self.lines_per_agent}")
         if self.lines_per_agent < 1:
             raise ValueError("client model: lines_per_agent must be at least 1")
         total = self.p_human + self.p_busy + self.p_no_answer + self.p_congestion + self.p_machine

@@ -174,6 +174,17 @@ def test_cli_table_and_client_model_options() -> None:
     (("--lines-per-agent", "0"), "lines_per_agent"),
     (("--cap", "1.5"), "--cap"),
     (("--p-busy", "-0.1"), "p_busy"),
+    # Each of these once hung, overflowed with a traceback, or was silently ignored.
+    (("--mode", "adaptive-baseline", "--cap", "0"), "--cap"),
+    (("--p-human", "0", "--p-busy", "1", "--p-no-answer", "0", "--p-congestion", "0", "--p-machine", "0",
+      "--busy-after", "0"), "busy_after"),
+    (("--congestion-after", "0"), "congestion_after"),
+    (("--agents", "100000"), "--agents"),
+    (("--mode", "ratio", "--ratio", "1e308"), "--ratio"),
+    (("--talk-sd", "1e160"), "talk_sd"),
+    (("--abandon-after", "1e308"), "abandon_after"),
+    (("--mode", "predictive", "--ratio", "5"), "--mode ratio only"),
+    (("--answer-mean", "40", "--answer-sd", "1"), "below ring_timeout"),
 ])
 def test_cli_refuses_bad_options_naming_them(argv: tuple[str, ...], message: str) -> None:
     code, out, err = run_cli(*argv)
