@@ -301,8 +301,21 @@ _HEADER_SEARCH_ROWS = 10
 _HTML_START = re.compile(r"\s*<(?:!doctype|html|table|meta|\?xml)", re.IGNORECASE)
 
 
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """Whether nearly every byte above 0x7f is part of a valid UTF-8 sequence (Windows-1251 text almost never is)."""
+    high = len(data) - len(data.translate(None, _HIGH_BYTES))
+    if high == 0:
+        return False
+    valid = len(data) - len(_UTF8_SEQUENCE.sub(b"", data))
+    return valid >= 0.98 * high
+
+
 def decode_csv(data: bytes) -> tuple[str, str]:
-    """(text, encoding): a BOM decides; else strict UTF-8; else Windows-1251 (1C's exports)."""
+    """(text, encoding): a BOM decides; else UTF-8 (strict, or with a stray bad byte); else Windows-1251 (1C's exports)."""
     for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                           (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
@@ -319,6 +332,10 @@ def decode_csv(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    if _mostly_utf8(data):
+        # A UTF-8 file with a stray byte or two (a hand edit, a cut copy): read as Windows-1251 every
+        # name would be gibberish. The bytes become U+FFFD and their rows are refused (parse_rows).
+        return data.decode("utf-8", errors="replace"), "utf-8"
     try:
         return data.decode("cp1251"), "cp1251"
     except UnicodeDecodeError as exc:
@@ -522,6 +539,9 @@ def parse_rows(
                     if name in _PHONE_FIELDS:
                         phone_cells.append((_PHONE_FIELDS[name], value))
         if not values:
+            continue
+        if any("\ufffd" in v for vs in values.values() for v in vs):
+            yield RejectedRow(line, "the row has bytes that are not UTF-8 (shown as \ufffd): correct them in the file")
             continue
         try:
             yield _build_row(line, values, phone_cells, region)

@@ -136,7 +136,8 @@ def open_file(data: bytes, filename: str, mapping: Mapping[str, str | None] | No
         del text
         # Decoded again as it is read: the whole text as a str (and a StringIO's copy of it,
         # 4 bytes a character) would cost several times the file's size in memory.
-        lines = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+        # "replace": a UTF-8 file with a stray byte is read as UTF-8 (decode_csv), its bad rows refused.
+        lines = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, errors="replace", newline="")
         records = _csv_records(lines, delimiter, breaks)
         strict_width, is_xlsx = True, False
     try:

@@ -190,6 +190,19 @@ async def test_a_very_long_cell_costs_its_own_row_only(db: Database) -> None:
     assert list(await clients_by_name(db)) == ["ООО «Волна»", "ООО «Штиль»"]
 
 
+async def test_a_stray_byte_in_a_utf8_file_costs_its_own_row_not_every_name(db: Database) -> None:
+    """Read as Windows-1251, one bad byte turned every Cyrillic name into «РћРћРћ»: now only its row is refused."""
+    w = await people(db)
+    rows = [["ООО «Волна»", "", "Москва", "", "+7 916 700-00-01", "", "", "", ""],
+            ["ООО «Прибой»", "", "Москва", "", "+7 916 700-00-02", "", "", "", ""],
+            ["ООО «Штиль»", "", "Москва", "", "+7 916 700-00-03", "", "", "", ""]]
+    data = csv_bytes(rows).replace("Прибой".encode(), "При".encode() + b"\xff" + "бой".encode())
+    summary = await import_clients(db, w.admin, data, "clients.csv")
+    assert summary.inserted == 2
+    assert [(r.line, r.reason.split(" (")[0]) for r in summary.rejected] == [(3, "the row has bytes that are not UTF-8")]
+    assert list(await clients_by_name(db)) == ["ООО «Волна»", "ООО «Штиль»"]
+
+
 def _damaged_xlsx(rows: list[list[object]], damage) -> bytes:  # type: ignore[no-untyped-def]
     """A workbook whose first sheet's XML went through ``damage`` (as some exporters and cut downloads leave it)."""
     import zipfile
