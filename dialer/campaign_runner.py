@@ -566,12 +566,13 @@ class Dialer:
             await self._sync_agents(run)
         if run.info.state != "running" or run.info.mode == "preview" or not self.bridge.conn.connected:
             return 0
-        if not self._caller_id_usable(run):
+        caller_ids = self._caller_ids(run)
+        if caller_ids is None:
             return 0
         placed = 0
         if t - run.callbacks_at >= CALLBACKS_EVERY and any(a.state == "ready" for a in mine):
             run.callbacks_at = t
-            taken = await self._dial_callbacks(run, mine, now, t)
+            taken = await self._dial_callbacks(run, mine, now, t, caller_ids[1])
             placed += len(taken)
             # Those operators' phones ring now: not free for the queue's calls.
             mine = [replace(a, state="ringing", seconds=0.0) if a.agent in taken else a for a in mine]
@@ -594,10 +595,11 @@ class Dialer:
         leased = await leads_service.lease_leads(self.db, run.info.id, self.owner, now, wanted,
                                                  self.config.lease_seconds, zones)
         for lead in leased:
-            placed += await self._dial(run, lead)
+            placed += await self._dial(run, lead, caller_ids[0])
         return placed
 
-    async def _dial_callbacks(self, run: CampaignRun, mine: list[AgentSeen], now: datetime, t: float) -> set[str]:
+    async def _dial_callbacks(self, run: CampaignRun, mine: list[AgentSeen], now: datetime, t: float,
+                              caller_id: str | None) -> set[str]:
         """Leads pinned to an operator who is free now go to that operator's phone first (an agent guaranteed).
 
         A personal callback or an escalated appeal must reach one person, which the queue
@@ -619,7 +621,7 @@ class Dialer:
                 break
             for lead in await leads_service.lease_leads(self.db, run.info.id, self.owner, now, 1, self.config.lease_seconds,
                                                         zones, agent_id=user_id, agent_guaranteed=True, pinned=True):
-                if await self._dial_to_agent(run, lead, user_id, free[user_id]):
+                if await self._dial_to_agent(run, lead, user_id, free[user_id], caller_id):
                     taken.add(free[user_id])
         return taken
 
@@ -643,33 +645,29 @@ class Dialer:
             return set()
         return windows.open_zones(hours, run.zones, now)
 
-    def _caller_id_usable(self, run: CampaignRun) -> bool:
-        """Whether the campaign's caller ID can be sent; a line break (stored before it was refused) stops its dialing.
+    def _caller_ids(self, run: CampaignRun) -> tuple[str | None, str | None] | None:
+        """What the client sees: (queue calls, operator-first calls; None there is the dialplan's company number).
 
-        The campaign's setting is at fault, not its leads: none is leased until it is corrected.
+        None when the campaign's caller ID cannot be sent (a line break stored before it was
+        refused): its setting is at fault, not its leads, so none is leased until it is
+        corrected; logged once, not every tick.
         """
         try:
-            company_caller_id(run.info.caller_id, self.config.company_caller_id)
+            ids = (company_caller_id(run.info.caller_id, self.config.company_caller_id),
+                   company_caller_id(run.info.caller_id, ""))
         except ValueError as exc:
             if run.bad_caller_id != run.info.caller_id:
                 run.bad_caller_id = run.info.caller_id
                 log.error("dialer.caller_id_unusable campaign_id=%s error=%s", run.info.id, exc)
-            return False
+            return None
         run.bad_caller_id = None
-        return True
+        return ids
 
-    async def _dial(self, run: CampaignRun, lead: Any) -> int:
+    async def _dial(self, run: CampaignRun, lead: Any, caller_id: str | None) -> int:
         """A predictive/progressive call: the client's leg into the campaign context. Returns 1 if placed."""
         info = run.info
         if info.state != "running":
             await self._release(lead.id, utcnow(), "ready", None, "campaign no longer running")
-            return 0
-        try:
-            caller_id = company_caller_id(info.caller_id, self.config.company_caller_id)
-        except ValueError as exc:
-            # The campaign's setting is at fault, not the lead: it goes back as it was.
-            log.error("dialer.caller_id_unusable campaign_id=%s error=%s", info.id, exc)
-            await self._release(lead.id, utcnow(), "ready", None, "the campaign's caller ID cannot be sent")
             return 0
         try:
             digits = phone_digits(lead.phone)
@@ -687,14 +685,9 @@ class Dialer:
         placed = await self.place(run, lead, action, info.mode, getattr(lead, "agent_id", None), {})
         return 1 if placed is not None else 0
 
-    async def _dial_to_agent(self, run: CampaignRun, lead: Any, user_id: int, endpoint: str) -> int:
+    async def _dial_to_agent(self, run: CampaignRun, lead: Any, user_id: int, endpoint: str,
+                             caller_id: str | None) -> int:
         """A lead pinned to one operator (a personal callback, an escalated appeal): their phone first, then the client."""
-        try:
-            caller_id = company_caller_id(run.info.caller_id, "")  # none: the dialplan's company number
-        except ValueError as exc:
-            log.error("dialer.caller_id_unusable campaign_id=%s error=%s", run.info.id, exc)
-            await self._release(lead.id, utcnow(), "ready", None, "the campaign's caller ID cannot be sent")
-            return 0
         try:
             digits = phone_digits(lead.phone)
             action_id = new_action_id()
