@@ -236,6 +236,10 @@ class PacingLimits:
     lines_per_agent: int = 3
     ring_timeout: int = 25
     max_lines: int | None = None
+    # Answering-machine detection (Asterisk's AMD() before the queue): machines are dropped
+    # and retried, never handed to an agent nor counted as an abandon. Off by default: it
+    # costs every human ~2 s of analysis and misreads some humans as machines.
+    amd: bool = False
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None, base: PacingLimits | None = None) -> PacingLimits:
@@ -259,6 +263,10 @@ class PacingLimits:
         if "max_lines" in data:
             lines = data["max_lines"]
             values["max_lines"] = None if lines is None else _whole(lines, "pacing.max_lines", 1, 1000)
+        if "amd" in data:
+            if not isinstance(data["amd"], bool):
+                raise InvalidInput("pacing.amd must be true or false")
+            values["amd"] = data["amd"]
         return replace(current, **values)
 
     def to_json(self) -> dict[str, Any]:

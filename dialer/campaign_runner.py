@@ -53,6 +53,7 @@ from dialer.runner_state import (
     CampaignInfo,
     CampaignLive,
     LiveCall,
+    Resolution,
     WrapUpClock,
     agents_by_phase,
     agents_in_queue,
@@ -676,7 +677,7 @@ class Dialer:
                 action_id=action_id, digits=digits, campaign_id=info.id, lead_id=lead.id, queue=info.queue,
                 client_name=getattr(lead, "client_name", None), trunk_dial_template=self.config.trunk_dial_template,
                 context=self.config.campaign_context, timeout_ms=int(info.ring_timeout(self.config.default_ring_timeout) * 1000),
-                caller_id=caller_id,
+                caller_id=caller_id, amd=info.amd,
             )
         except (InvalidPhone, ValueError) as exc:
             await self._undialable(run, lead, exc)
@@ -732,7 +733,8 @@ class Dialer:
                 return None
             call = LiveCall(action_id=action_id, campaign_id=info.id, lead_id=lead.id, attempt_id=attempt_id,
                             client_id=lead.client_id, phone=lead.phone, attempts=lead.attempts + 1, mode=mode,
-                            dialed_at=self._now(), agent_id=agent_id)
+                            dialed_at=self._now(), agent_id=agent_id,
+                            amd=mode != "preview" and "ZVONAR_AMD=1" in action.get("Variable", ()))
             run.live.dialed(call)
         if mode != "preview":
             run.window.dial_placed()
@@ -793,6 +795,8 @@ class Dialer:
                 self._originate_response(event, t)
             elif name == "UserEvent" and event.get("UserEvent") == "ZvonarAbandon":
                 self._abandon_event(event, t)
+            elif name == "UserEvent" and event.get("UserEvent") in ("ZvonarHuman", "ZvonarMachine"):
+                self._amd_event(event, t)
         except Exception:
             log.exception("dialer.ami_event_failed event=%s", name)
 
@@ -807,13 +811,36 @@ class Dialer:
         resolution = run.live.originate_response(action_id, success, t, linkedid)
         if resolution is None:
             return
-        outcome = "human" if resolution.human else str(outcome_for_reason(parse_reason(event.get("Reason"))))
+        self._resolved(run, resolution, event)
+
+    def _resolved(self, run: CampaignRun, resolution: Resolution, event: Mapping[str, Any]) -> None:
+        """A dial's outcome is known: into the pacing window."""
+        if resolution.human:
+            outcome = "human"
+        elif resolution.machine:
+            outcome = "machine"
+        else:
+            outcome = str(outcome_for_reason(parse_reason(event.get("Reason"))))
         run.window.dial_resolved(outcome if outcome in WINDOW_OUTCOMES else "failed", resolution.seconds)
         run.wake.set()
 
+    def _amd_event(self, event: Mapping[str, Any], t: float) -> None:
+        """The dialplan's answering-machine verdict (UserEvent ZvonarHuman / ZvonarMachine) on a call of ours."""
+        run = self._run_of_campaign(_text(event.get("Campaign")))
+        if run is None:
+            return
+        human = event.get("UserEvent") == "ZvonarHuman"
+        resolution = run.live.amd_verdict(t, human, linkedid=_text(event.get("Linkedid")))
+        if resolution is not None:
+            self._resolved(run, resolution, event)
+            if not human:
+                log.info("dialer.machine campaign_id=%s status=%s", run.info.id, _text(event.get("Cause")))
+
+    def _run_of_campaign(self, campaign: str | None) -> CampaignRun | None:
+        return self.runs.get(int(campaign)) if campaign and campaign.isdigit() and len(campaign) < 10 else None
+
     def _abandon_event(self, event: Mapping[str, Any], t: float) -> None:
-        campaign = _text(event.get("Campaign"))
-        run = self.runs.get(int(campaign)) if campaign and campaign.isdigit() and len(campaign) < 10 else None
+        run = self._run_of_campaign(_text(event.get("Campaign")))
         if run is None:
             return
         if run.live.abandon_reported(t, linkedid=_text(event.get("Linkedid"))):

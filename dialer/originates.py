@@ -28,9 +28,12 @@ def display_name(name: str | None, limit: int = 60) -> str:
 
 def campaign_originate(
     *, action_id: str, digits: str, campaign_id: int, lead_id: int, queue: str, client_name: str | None,
-    trunk_dial_template: str, context: str, timeout_ms: int, caller_id: str | None,
+    trunk_dial_template: str, context: str, timeout_ms: int, caller_id: str | None, amd: bool = False,
 ) -> dict[str, Any]:
-    """The Originate of one predictive/progressive call (see asterisk-config/extensions.conf [zvonar-campaign])."""
+    """The Originate of one predictive/progressive call (see asterisk-config/extensions.conf [zvonar-campaign]).
+
+    ``amd``: the dialplan runs answering-machine detection before the queue (ZVONAR_AMD=1).
+    """
     if not digits.isdigit() or not 7 <= len(digits) <= 15:
         raise ValueError(f"number: {digits!r} is not E.164 digits")
     if not _QUEUE.fullmatch(queue):
@@ -40,6 +43,8 @@ def campaign_originate(
     name = display_name(client_name)
     if name:
         variables.append(f"ZVONAR_CLIENT_NAME={name}")
+    if amd:
+        variables.append("ZVONAR_AMD=1")
     action: dict[str, Any] = {
         "ActionID": action_id,
         "Channel": trunk_dial_template.format(number=digits),

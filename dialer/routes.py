@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from crm_core.api import ApiModel, ApiRequest, ApiRoutes, ResponseModel
 from crm_core.models import utcnow
@@ -218,6 +218,7 @@ class PacingBody(ApiModel):
     lines_per_agent: int | None = Field(None, ge=1, le=3)
     ring_timeout: int | None = Field(None, ge=10, le=60, description="seconds a client's phone may ring")
     max_lines: int | None = Field(None, ge=1, le=1000, description="trunk lines the campaign may hold; null: no limit")
+    amd: StrictBool | None = Field(None, description="detect answering machines and drop them before the queue")
 
 
 class PacingOut(ResponseModel):
@@ -226,6 +227,7 @@ class PacingOut(ResponseModel):
     lines_per_agent: int
     ring_timeout: int
     max_lines: int | None
+    amd: bool = False
 
 
 @routes.patch("/api/campaigns/{campaign_id}/pacing", body=PacingBody, response=PacingOut)
@@ -233,7 +235,7 @@ async def patch_pacing(req: ApiRequest) -> PacingOut:
     """Change the pacing limits of a campaign, live (only the fields given; max_lines null removes the limit)."""
     body: PacingBody = req.body
     patch = body.model_dump(exclude_unset=True)
-    for name in ("abandon_cap", "lines_per_agent", "ring_timeout"):
+    for name in ("abandon_cap", "lines_per_agent", "ring_timeout", "amd"):
         if name in patch and patch[name] is None:
             del patch[name]
     view = await campaigns_service.update_pacing(req.db, req.user, req.path_int("campaign_id"), patch)

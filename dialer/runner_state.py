@@ -39,7 +39,7 @@ _PHASE_OF_STATUS = {
     "unavailable": "unavailable",
 }
 # What the tracker may say about a campaign call, and what the attempts table stores.
-TRACKER_OUTCOMES = ("answered", "busy", "no_answer", "congestion", "failed", "abandoned")
+TRACKER_OUTCOMES = ("answered", "busy", "no_answer", "congestion", "failed", "abandoned", "machine")
 PENDING_ABANDONS = 1000
 
 
@@ -87,6 +87,11 @@ class CampaignInfo:
 
     def ring_timeout(self, default: float) -> float:
         return float(self.pacing.get("ring_timeout") or default)
+
+    @property
+    def amd(self) -> bool:
+        """Whether answering machines are detected (and dropped) before the queue."""
+        return self.pacing.get("amd") is True
 
 
 @dataclass(frozen=True)
@@ -177,12 +182,15 @@ class LiveCall:
     mode: str
     dialed_at: float
     agent_id: int | None = None
-    answered_at: float | None = None  # the client picked up
+    answered_at: float | None = None  # a human picked up (with AMD: the dialplan's verdict)
     connected_at: float | None = None  # an agent took the call
     resolved_at: float | None = None  # the Originate's answer: picked up, or busy/no answer/...
     linkedid: str | None = None
     abandoned: bool = False
     day: date | None = None  # the calendar day it was dialled on: its answer and abandon count in that day
+    amd: bool = False  # the dialplan tells a human from a machine before the queue
+    picked_up_at: float | None = None  # with AMD: the line was answered, the verdict is pending
+    machine: bool = False  # with AMD: an answering machine, dropped by the dialplan
 
     @property
     def ringing(self) -> bool:
@@ -194,16 +202,17 @@ class LiveCall:
 
     def ring_seconds(self, ended_at: float) -> float:
         """Dial to the client's answer (or to whatever resolved the call)."""
-        until = self.resolved_at if self.resolved_at is not None else ended_at
+        until = next((x for x in (self.picked_up_at, self.resolved_at) if x is not None), ended_at)
         return round(max(0.0, until - self.dialed_at), 3)
 
 
 @dataclass(frozen=True)
 class Resolution:
-    """What an OriginateResponse told: a human picked up after ``seconds``, or not (and when)."""
+    """What an OriginateResponse (or the AMD verdict) told: a human picked up after ``seconds``, or not (and when)."""
 
     human: bool
     seconds: float
+    machine: bool = False  # the dialplan's AMD found an answering machine
 
 
 @dataclass(frozen=True)
@@ -235,13 +244,15 @@ def outcome_at_shutdown(call: LiveCall) -> str:
     return "lost"
 
 
-def attempt_outcome(tracker_outcome: str | None, abandon_seen: bool) -> str:
-    """The attempt's outcome: the tracker's, or ``abandoned`` when the dialplan reported ZvonarAbandon.
+def attempt_outcome(tracker_outcome: str | None, abandon_seen: bool, machine_seen: bool = False) -> str:
+    """The attempt's outcome: the tracker's, or ``abandoned`` / ``machine`` when the dialplan reported it.
 
     A client dropped because nobody could take the call never joins the queue
     (JOINEMPTY), so the tracker alone may call it something else; the UserEvent is the
-    dialplan's own word that it was an abandon.
+    dialplan's own word that it was an abandon (ZvonarAbandon) or a machine (ZvonarMachine).
     """
+    if machine_seen and tracker_outcome != "answered":
+        return "machine"
     if abandon_seen and tracker_outcome != "answered":
         return "abandoned"
     if tracker_outcome in TRACKER_OUTCOMES:
@@ -291,8 +302,9 @@ class CampaignLive:
         self.campaign_id = campaign_id
         self.calls: dict[str, LiveCall] = {}
         self._by_linkedid: dict[str, str] = {}
-        # Abandons reported before the call's Linkedid was known to us (kept until it ends).
+        # Abandons and AMD verdicts reported before the call's Linkedid was known to us.
         self._abandoned_linkedids: dict[str, float] = {}
+        self._verdict_linkedids: dict[str, tuple[float, bool]] = {}
         self.day = day
         self.day_dials, self.day_answered, self.day_abandoned = day_dials, day_answered, day_abandoned
         self.run_dials = self.run_answered = self.run_abandoned = 0
@@ -337,6 +349,13 @@ class CampaignLive:
         # A preview call rings the operator first: its Originate answer says nothing of the client.
         if call is None or call.resolved_at is not None or call.mode == "preview":
             return None
+        if success and call.amd:
+            # Picked up, but by whom is the dialplan's AMD verdict to tell (``amd_verdict``);
+            # to the pacing it is still a call that may bring a human.
+            call.picked_up_at = t
+            if linkedid:
+                return self._bind(call, linkedid, t)
+            return None
         call.resolved_at = t
         if success:
             call.answered_at = t
@@ -344,6 +363,32 @@ class CampaignLive:
         if linkedid:
             self._bind(call, linkedid, t)
         return Resolution(success, call.ring_seconds(t))
+
+    def amd_verdict(self, t: float, human: bool, *, linkedid: str | None) -> Resolution | None:
+        """The dialplan's UserEvent ZvonarHuman / ZvonarMachine: the call is resolved now (None if not ours or known)."""
+        key = self._by_linkedid.get(linkedid or "")
+        call = self.calls.get(key or "")
+        if call is None:
+            if linkedid:
+                self._verdict_linkedids[linkedid] = (t, human)
+                while len(self._verdict_linkedids) > PENDING_ABANDONS:
+                    del self._verdict_linkedids[next(iter(self._verdict_linkedids))]
+            return None
+        return self._resolve_verdict(call, t, human)
+
+    def _resolve_verdict(self, call: LiveCall, t: float, human: bool) -> Resolution | None:
+        if call.resolved_at is not None or call.connected_at is not None or call.abandoned:
+            return None
+        call.resolved_at = t
+        if call.picked_up_at is None:
+            call.picked_up_at = t
+        if human:
+            call.answered_at = t
+            self._count_answer(call, t)
+        else:
+            call.machine = True
+        # The pacing's answer time runs to the verdict: that is when a human reaches the queue.
+        return Resolution(human, round(max(0.0, t - call.dialed_at), 3), machine=not human)
 
     def connected(self, action_id: str, t: float, linkedid: str | None = None) -> bool:
         """An agent took the call (``call.answered``)."""
@@ -397,7 +442,7 @@ class CampaignLive:
         for key in [k for k, v in self._by_linkedid.items() if v == action_id]:
             del self._by_linkedid[key]
         tracker = payload.get("outcome")
-        outcome = attempt_outcome(tracker if isinstance(tracker, str) else None, call.abandoned)
+        outcome = attempt_outcome(tracker if isinstance(tracker, str) else None, call.abandoned, call.machine)
         if call.mode == "preview" and payload.get("client_dialled") is False:
             outcome = "operator_missed"  # the operator's own phone was not answered: the client never rang
             self.run_dials -= 1
@@ -418,13 +463,21 @@ class CampaignLive:
             answered_at=parse_wall(payload.get("answered_at")), agent_id=call.agent_id,
         )
 
-    def _bind(self, call: LiveCall, linkedid: str, t: float) -> None:
-        """Learn a call's Linkedid; an abandon reported under it before now counts for the call."""
+    def _bind(self, call: LiveCall, linkedid: str, t: float) -> Resolution | None:
+        """Learn a call's Linkedid; an AMD verdict or abandon reported under it before now counts for the call.
+
+        Returns the resolution an early AMD verdict brings (None if none).
+        """
         call.linkedid = call.linkedid or linkedid
         self._by_linkedid[linkedid] = call.action_id
+        resolution = None
+        verdict = self._verdict_linkedids.pop(linkedid, None)
+        if verdict is not None:
+            resolution = self._resolve_verdict(call, *verdict)
         if linkedid in self._abandoned_linkedids:
             del self._abandoned_linkedids[linkedid]
             self._mark_abandoned(call, t)
+        return resolution
 
     def _count_answer(self, call: LiveCall, t: float) -> None:
         self.run_answered += 1

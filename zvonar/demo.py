@@ -119,6 +119,8 @@ async def ensure_demo_campaign(db: Database) -> dict[str, object] | None:
     campaign = await campaigns_service.create_campaign(db, supervisor, {
         "name": DEMO_CAMPAIGN, "mode": "predictive", "queue": "campaign", "script_code": DEMO_SCRIPT_CODE,
         "hours": {"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}, "dispositions": DEMO_DISPOSITIONS,
+        # The simulator's clients include answering machines: the dialplan drops them before the queue.
+        "pacing": {"amd": True},
     })
     operators = [people[u.login].id for u in DEMO_USERS if u.role is Role.operator]
     await campaigns_service.set_agents(db, supervisor, campaign.id, operators)

@@ -45,6 +45,9 @@ class PbxSimSettings(BaseModel):
     port: int = 5039
     time_scale: float = 1.0
     seed: int = 1
+    # The share of answering client phones that are answering machines (issue 6's model: 0.1 of
+    # dials against 0.3 humans, so a quarter of the answers).
+    machine_share: float = Field(0.25, ge=0, le=1)
 
 
 class DialerSettings(BaseModel):

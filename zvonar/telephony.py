@@ -11,7 +11,7 @@ from aiohttp import web
 from ami_bridge.bridge import AmiBridge, BridgeConfig
 from ami_bridge.connection import AmiConnection, reconnect_delay
 from ami_bridge.errors import AmiAuthenticationError, AmiError
-from ami_bridge.pbx_sim import AmiUser, PbxSimulator, SimConfig
+from ami_bridge.pbx_sim import AgentBehaviour, AmiUser, PbxSimulator, RandomClients, SimConfig
 from ami_bridge.routes import BRIDGE_KEY
 from crm_core.api import CONTEXT_KEY
 from dialer.campaign_runner import Dialer
@@ -59,6 +59,10 @@ def sim_config(settings: Settings) -> SimConfig:
         users=(AmiUser(settings.ami.username, settings.ami.secret.get_secret_value() or SIM_SECRET),),
         time_scale=settings.pbx_sim.time_scale,
         seed=settings.pbx_sim.seed,
+        random_clients=RandomClients(machine=settings.pbx_sim.machine_share),
+        # The agents' phones answer by themselves, as zvonar-sub-autoanswer asks: after answering-
+        # machine detection a client has 1 s left for an agent, a phone picked up by hand is too slow.
+        default_agent=AgentBehaviour(answer_after=0.3, talk_seconds=None),
     )
 
 

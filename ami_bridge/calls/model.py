@@ -19,7 +19,8 @@ class Outcome(StrEnum):
 
     ``failed`` - the call could not be placed (or, for click-to-call, the agent leg
     never answered); ``abandoned`` - the client was on the line but gave up or was
-    dropped before an agent took the call.
+    dropped before an agent took the call; ``machine`` - an answering machine picked up
+    and the dialplan's detection (AMD) dropped it (UserEvent ZvonarMachine): not an abandon.
     """
 
     ANSWERED = "answered"
@@ -28,6 +29,7 @@ class Outcome(StrEnum):
     CONGESTION = "congestion"
     FAILED = "failed"
     ABANDONED = "abandoned"
+    MACHINE = "machine"
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,8 @@ def call_outcome(call: CallState) -> Outcome:
     """How the call ended for the client, from everything seen of it."""
     if call.ever_connected:
         return Outcome.ANSWERED
+    if call.machine:
+        return Outcome.MACHINE
     if call.queue_joined:
         # Queued, never got an agent: the caller gave up or the queue timed out.
         return Outcome.ABANDONED

@@ -162,6 +162,7 @@ class CallState:
         "hangups",
         "kind",
         "live",
+        "machine",
         "number",
         "originate",
         "originated_ch",
@@ -206,6 +207,7 @@ class CallState:
         self.answered_ms: int | None = None
         self.queue_joined = False
         self.abandoned = False
+        self.machine = False  # the dialplan's AMD found an answering machine
         self.ringing_exts: set[str] = set()
         self.hangups: list[Channel] = []
         self.awaiting: str | None = None

@@ -153,6 +153,7 @@ class CallTracker:
             "AgentConnect": self._on_agent_connect,
             "AgentComplete": self._on_agent_complete,
             "VarSet": self._on_varset,
+            "UserEvent": self._on_user_event,
             "QueueMemberStatus": self._on_queue_member,
             "QueueMemberAdded": self._on_queue_member,
             "QueueMember": self._on_queue_member,
@@ -977,6 +978,14 @@ class CallTracker:
         ch = self._channels.get(ev.get("Uniqueid"))  # type: ignore[arg-type]
         if ch is not None and ch.call.ever_connected:
             ch.call.answered_ms = value
+
+    def _on_user_event(self, ev: Event, t: float | None, out: list[TrackerUpdate]) -> None:
+        # The dialplan's answering-machine detection (extensions.conf [zvonar-campaign]).
+        if ev.get("UserEvent") != "ZvonarMachine":
+            return
+        ch = self._channels.get(ev.get("Uniqueid"))  # type: ignore[arg-type]
+        if ch is not None and not ch.call.ever_connected:
+            ch.call.machine = True
 
     # ------------------------------------------------------------------ ringing (screen pop)
 

@@ -32,7 +32,8 @@ class BehaviourBook:
         if outcome == "busy" or outcome == "congestion":
             ring = min(ring, 3.0)
         early = self._rng.random() < odds.early_media
-        return ClientBehaviour(outcome=outcome, ring_seconds=ring, talk_seconds=talk, early_media=early)
+        machine = outcome == "answer" and odds.machine > 0 and self._rng.random() < odds.machine
+        return ClientBehaviour(outcome=outcome, ring_seconds=ring, talk_seconds=talk, early_media=early, machine=machine)
 
     def agent(self, extension: str) -> AgentBehaviour:
         """The behaviour of the agent phone ``extension``."""

@@ -59,6 +59,7 @@ class Channel:
     tech_cause: int | None = None
     variables: dict[str, str] = field(default_factory=dict)
     h_exten: Callable[[], None] | None = None
+    machine: bool = False  # the far end that answered is an answering machine (for AMD)
 
     @property
     def state_desc(self) -> str:

@@ -42,12 +42,15 @@ class ClientBehaviour:
     or stays until the other side hangs up when that is None), ``busy`` / ``congestion``
     (after ``ring_seconds``), ``no_answer`` (rings until the caller gives up).
     ``early_media``: a SIP client answers 183 Session Progress instead of 180 Ringing.
+    ``machine``: the phone that answers is an answering machine (its greeting lasts
+    ``talk_seconds``); the dialplan's AMD tells it from a human.
     """
 
     outcome: str = "answer"
     ring_seconds: float = 2.0
     talk_seconds: float | None = 30.0
     early_media: bool = False
+    machine: bool = False
 
     def __post_init__(self) -> None:
         if self.outcome not in CLIENT_OUTCOMES:
@@ -84,11 +87,14 @@ class RandomClients:
     ring_seconds: tuple[float, float] = (2.0, 10.0)
     talk_seconds: tuple[float, float] | None = (20.0, 150.0)
     early_media: float = 0.3
+    machine: float = 0.0  # the share of answers that are answering machines
 
     def __post_init__(self) -> None:
         odds = (self.answer, self.busy, self.no_answer, self.congestion)
         if any(p < 0 for p in odds) or sum(odds) <= 0:
             raise SimConfigError(f"RandomClients odds must be >= 0 with a positive sum, got {odds}")
+        if not 0 <= self.machine <= 1:
+            raise SimConfigError(f"RandomClients.machine must be a share from 0 to 1, got {self.machine!r}")
         for name in ("ring_seconds", "talk_seconds"):
             span = getattr(self, name)
             if span is None:
@@ -171,6 +177,12 @@ class DialplanConfig:
     dial_timeout: float = 40.0
     inbound_queue_timeout: float = 300.0
     campaign_queue_timeout: float = 2.0
+    # Answering-machine detection (AMD() in zvonar-campaign, asterisk-config/amd.conf): the
+    # verdict on a human comes after a short greeting and 0.8 s of silence, on a machine
+    # once its greeting runs too long; a human then waits at most 1 s more for an agent.
+    amd_human_seconds: float = 1.6
+    amd_machine_seconds: float = 3.0
+    amd_queue_timeout: float = 1.0
     inbound_routes: Mapping[str, str] = field(
         default_factory=lambda: _frozen({"74951234567": "support", "74951234568": "support"})
     )
@@ -185,7 +197,8 @@ class DialplanConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "inbound_routes", _frozen(self.inbound_routes))
         object.__setattr__(self, "prompt_seconds", _frozen(self.prompt_seconds))
-        for name in ("dial_timeout", "inbound_queue_timeout", "campaign_queue_timeout", "answer_settle_seconds"):
+        for name in ("dial_timeout", "inbound_queue_timeout", "campaign_queue_timeout", "answer_settle_seconds",
+                     "amd_human_seconds", "amd_machine_seconds", "amd_queue_timeout"):
             _check_seconds("DialplanConfig", name, getattr(self, name), allow_none=False)
 
 

@@ -383,6 +383,10 @@ class Dialplan:
             if name:
                 sw.set_callerid(client, client.cid_num, name)
             timeout = self.dp.campaign_queue_timeout
+            if client.variables.get("ZVONAR_AMD") == "1":
+                if not (yield from self._amd(client, campaign)):
+                    return  # a machine, dropped; or the client hung up during the analysis
+                timeout = self.dp.amd_queue_timeout
             sw.newexten(client, ctx, "s", 6, "Queue", f"{queue},b(zvonar-sub-autoanswer^s^1),,,{fmt(timeout)}")
             status = yield from self.queue_app.run(client, queue, timeout)
             if status == CONNECTED or client.dead:
@@ -407,6 +411,31 @@ class Dialplan:
             return
         sw.newexten(client, ctx, "s", 11, "Hangup", "")
         sw.hangup(client, 16, own=True)
+
+    def _amd(self, client: Channel, campaign: str) -> Program:
+        """AMD() and its verdict as UserEvent ZvonarHuman / ZvonarMachine; True if a human goes on to the queue."""
+        sw = self.sw
+        ctx = self.dp.campaign_context
+        sw.newexten(client, ctx, "s", 17, "AMD", "")
+        machine = client.machine
+        seconds = self.dp.amd_machine_seconds if machine else self.dp.amd_human_seconds
+        if (yield from wait(sw.scheduler, seconds, client.hangup_requested)) is not None:
+            sw.varset(client, "AMDSTATUS", "HANGUP")
+            sw.hangup(client, 16)
+            return False
+        status, cause = ("MACHINE", f"MAXWORDLENGTH-{int(seconds * 1000)}-5000") if machine else ("HUMAN", "HUMAN-1-800")
+        sw.varset(client, "AMDSTATUS", status)
+        sw.varset(client, "AMDCAUSE", cause)
+        sw.newexten(client, ctx, "s", 18, "GotoIf", f'$["{status}" = "MACHINE"]?machine')
+        if machine:
+            sw.newexten(client, ctx, "s", 22, "UserEvent", f"ZvonarMachine,Campaign: {campaign},Cause: {cause}")
+            sw.user_event(client, "ZvonarMachine", {"Campaign": campaign, "Cause": cause})
+            sw.newexten(client, ctx, "s", 23, "Hangup", "")
+            sw.hangup(client, 16, own=True)
+            return False
+        sw.newexten(client, ctx, "s", 19, "UserEvent", f"ZvonarHuman,Campaign: {campaign},Status: {status}")
+        sw.user_event(client, "ZvonarHuman", {"Campaign": campaign, "Status": status})
+        return True
 
     def _campaign_h(self, client: Channel, campaign: str, queue: str) -> None:
         """The ``h`` extension of zvonar-campaign: report a client who hung up while queued."""

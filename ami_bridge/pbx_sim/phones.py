@@ -73,6 +73,7 @@ def local_client_phone(sw: Switch, leg: Leg, b: ClientBehaviour, settle: float) 
         yield from wait(sched, 30.0, hang)
         return _finish(sw, far)
     sw.newexten(far, sub, "s", 3, "Answer", "")
+    leg.near.machine = b.machine
     sw.leg_answer(leg)
     if (yield from wait(sched, settle, hang)) is not None:
         return _finish(sw, far)
@@ -147,6 +148,7 @@ def sip_client_ua(sw: Switch, leg: Leg, b: ClientBehaviour) -> Program:
         leg.rejected.fire(status)
         sw.request_hangup(near, cause, sip)
         return None
+    near.machine = b.machine
     sw.leg_answer(leg)
     if (yield from wait(sched, b.talk_seconds, gone)) is not None:
         return None

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_core.models.base import Base, UtcDateTime, utcnow
 
-CALL_OUTCOMES = ("answered", "busy", "no_answer", "congestion", "failed", "abandoned")
+CALL_OUTCOMES = ("answered", "busy", "no_answer", "congestion", "failed", "abandoned", "machine")
 
 
 class Call(Base):

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import Field, create_model
+from pydantic import Field, StrictBool, create_model
 
 from crm_core.api import ApiRequest, ApiRoutes, Page, ResponseModel
 from crm_core.campaign_settings import MAX_ABANDON_CAP, MAX_DISPOSITIONS, RETRY_LIMITS
@@ -55,6 +55,7 @@ class PacingIn(CrmBody):
     lines_per_agent: int | None = Field(None, ge=1, le=3)
     ring_timeout: int | None = Field(None, ge=10, le=60, description="seconds a call rings before it is no answer")
     max_lines: int | None = Field(None, ge=1, le=1000, description="calls in progress at most (null: no limit)")
+    amd: StrictBool | None = Field(None, description="detect answering machines and drop them before the queue")
 
 
 class DispositionIn(CrmBody):

@@ -70,11 +70,12 @@ class ClientCall:
 
 @dataclass
 class SimRecord:
-    """Every client leg the simulator dialled (DialBegin to Hangup, simulated seconds), and ZvonarAbandon events."""
+    """Every client leg the simulator dialled (DialBegin to Hangup, simulated seconds), and the dialplan's UserEvents."""
 
     sim: PbxSimulator
     calls: list[ClientCall] = field(default_factory=list)
     abandons: list[dict[str, str]] = field(default_factory=list)
+    verdicts: list[dict[str, str]] = field(default_factory=list)  # the AMD's ZvonarHuman / ZvonarMachine
     _open: dict[str, ClientCall] = field(default_factory=dict)
 
     def listen(self, event: dict[str, str]) -> None:
@@ -89,6 +90,8 @@ class SimRecord:
             self._open.pop(event["Uniqueid"]).ended = now
         elif name == "UserEvent" and event.get("UserEvent") == "ZvonarAbandon":
             self.abandons.append(dict(event))
+        elif name == "UserEvent" and event.get("UserEvent") in ("ZvonarHuman", "ZvonarMachine"):
+            self.verdicts.append(dict(event))
 
     def numbers(self) -> list[str]:
         return [c.number for c in self.calls]

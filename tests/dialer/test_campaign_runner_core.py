@@ -188,6 +188,27 @@ def test_an_abandon_reported_for_a_known_call_and_by_the_tracker_is_counted_once
     assert result is not None and live.day_abandoned == 2, "the tracker alone (no UserEvent seen) still counts"
 
 
+def test_with_amd_a_picked_up_call_waits_for_the_dialplans_verdict() -> None:
+    live = CampaignLive(7, date(2026, 12, 3))
+    live.dialed(replace(call("zv-h", 8, 100.0), amd=True))
+    live.dialed(replace(call("zv-m", 9, 100.0), amd=True))
+    # Picked up: still a call that may bring a human, to the pacing; no answer counted yet.
+    assert live.originate_response("zv-h", True, 108.0, linkedid="L8") is None
+    assert [c.action_id for c in live.ringing] == ["zv-h", "zv-m"] and live.waiting == 0 and live.run_answered == 0
+    human = live.amd_verdict(109.6, True, linkedid="L8")
+    assert human is not None and human.human and not human.machine and human.seconds == 9.6, "answer time runs to the verdict"
+    assert live.waiting == 1 and live.run_answered == 1
+    assert live.amd_verdict(109.7, True, linkedid="L8") is None, "one verdict per call"
+    # A verdict may overtake the OriginateResponse that tells us the Linkedid.
+    assert live.amd_verdict(113.0, False, linkedid="L9") is None
+    machine = live.originate_response("zv-m", True, 110.0, linkedid="L9")
+    assert machine is not None and machine.machine and not machine.human and machine.seconds == 13.0
+    assert not live.ringing and live.waiting == 1 and live.run_answered == 1, "a machine is no human answer"
+    result = live.ended("zv-m", {"outcome": "abandoned", "call_id": "L9"}, 113.5)
+    assert result is not None and result.outcome == "machine" and result.ring_seconds == 10.0, "rang until picked up"
+    assert (live.run_answered, live.run_abandoned) == (1, 0)
+
+
 def test_a_preview_call_is_answered_only_when_the_client_talks() -> None:
     live = CampaignLive(7, date(2026, 12, 3))
     live.dialed(call("zv-p", 6, 0.0, mode="preview"))
@@ -210,6 +231,8 @@ def test_attempt_outcome() -> None:
     assert attempt_outcome(None, False) == "failed"
     assert attempt_outcome("weird", False) == "failed"
     assert attempt_outcome("no_answer", True) == "abandoned"
+    assert attempt_outcome("abandoned", False, machine_seen=True) == "machine", "the dialplan dropped a machine"
+    assert attempt_outcome("answered", False, machine_seen=True) == "answered"
 
 
 # ------------------------------------------------------------------ figures
@@ -287,6 +310,16 @@ def test_campaign_originate_follows_the_dialplan_contract() -> None:
                      "ZVONAR_CLIENT_NAME=ООО Ромашка Москва"],
         "CallerID": '"ООО Звонарь" <74952223344>',
     }
+
+
+def test_a_campaign_with_amd_asks_the_dialplan_for_it() -> None:
+    action = campaign_originate(
+        action_id="zv-0123456789abcdef", digits="375291234567", campaign_id=7, lead_id=42, queue="campaign",
+        client_name=None, trunk_dial_template="PJSIP/{number}@trunk", context="zvonar-campaign",
+        timeout_ms=25000, caller_id=None, amd=True,
+    )
+    assert action["Variable"][-1] == "ZVONAR_AMD=1"
+    assert replace(INFO, pacing={**INFO.pacing, "amd": True}).amd and not INFO.amd
 
 
 def test_campaign_originate_refuses_what_could_reach_ami_wrongly() -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from ami_bridge.bridge import AmiBridge, BridgeConfig
 from ami_bridge.connection import AmiConnection
@@ -538,6 +539,45 @@ async def test_two_dialers_of_one_preview_campaign_publish_one_merged_view(make_
                 0, 2, 2, 2, 0)
     finally:
         await asyncio.gather(one.stop(), other.stop())
+
+
+async def test_an_answering_machine_is_dropped_and_retried_and_a_person_reaches_the_operator(  # type: ignore[no-untyped-def]
+        make_rig, db: Database) -> None:
+    """A campaign with AMD: the machine is hung up on by the dialplan, the person is queued to operator 101.
+
+    The machine is no human answer and no abandon (not in the cap's figures), its lead is
+    retried in 4 hours (``machine_minutes``), and the pacing learns it as a machine.
+    """
+    machine, person = "+79161110041", "+375291110042"
+    rig = await make_rig({
+        machine.lstrip("+"): ClientBehaviour("answer", ring_seconds=1.0, talk_seconds=20.0, machine=True),
+        person.lstrip("+"): TALK,
+    })
+    setup = await make_campaign(db, mode="progressive", hours={"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"},
+                                endpoints=("101",), script=False, pacing={"ring_timeout": 10, "amd": True},
+                                clients=[("ИП Автоответчиков", machine, None), ("Алесь Янушкевич", person, None)])
+    await rig.dialer.start()
+    run = await _wait_for_run(rig, setup.campaign_id)
+
+    async def done() -> bool:
+        return settled((await leads_of(db, setup.campaign_id)).values(), utcnow())
+
+    await wait_for(done, 20.0, "both calls' outcomes")
+    outcomes = {a.lead_id: a.outcome for a in await attempts_of(db, setup.campaign_id)}
+    leads = await leads_of(db, setup.campaign_id)
+    assert outcomes == {leads[machine].id: "machine", leads[person].id: "answered"}
+    assert sorted(e["UserEvent"] for e in rig.record.verdicts) == ["ZvonarHuman", "ZvonarMachine"]
+    assert rig.record.abandons == []
+    retry_in = leads[machine].next_try_at - utcnow()
+    assert leads[machine].state == "ready" and timedelta(hours=3, minutes=55) < retry_in <= timedelta(hours=4)
+    assert leads[person].state == "done"
+    async with db.reading() as s:
+        calls = {c.client_number: c.outcome for c in (await s.execute(select(Call))).scalars()}
+    assert calls.get(machine) == "machine", calls
+    stats = rig.dialer.stats(setup.campaign_id)
+    assert stats is not None and (stats["day_dials"], stats["day_answered"], stats["day_abandoned"]) == (2, 1, 0)
+    snapshot = run.window.snapshot(0.0, agents=[("free", 1.0)])
+    assert (snapshot.recent_dials, snapshot.recent_humans) == (2, 1), "the machine is a resolved dial, not a human"
 
 
 async def _one_client_campaign(make_rig, db: Database, name: str, phone: str, behaviour: ClientBehaviour,  # type: ignore[no-untyped-def]

@@ -246,12 +246,13 @@ async def test_a_card_whose_operator_does_not_pick_up_their_phone_spends_none_of
 
 async def test_pacing_limits_and_preview_cards_only_for_whom_they_are(desk: Desk) -> None:
     url = f"/api/campaigns/{desk.campaign_id}/pacing"
-    resp = await desk.http["smirnova"].patch(url, json={"lines_per_agent": 2, "max_lines": 10})
+    resp = await desk.http["smirnova"].patch(url, json={"lines_per_agent": 2, "max_lines": 10, "amd": True})
     assert resp.status == 200, await resp.text()
     assert await resp.json() == {"campaign_id": desk.campaign_id, "abandon_cap": 0.03, "lines_per_agent": 2,
-                                 "ring_timeout": 25, "max_lines": 10}
+                                 "ring_timeout": 25, "max_lines": 10, "amd": True}
     dialer = desk.app[DIALER_KEY]  # type: ignore[index]
     await wait_for(lambda: dialer.runs[desk.campaign_id].info.max_lines == 10, 3.0, "the runner to see the new limits")
+    assert dialer.runs[desk.campaign_id].info.amd, "the next calls ask the dialplan for answering-machine detection"
     resp = await desk.http["smirnova"].patch(url, json={"abandon_cap": 0.05})
     assert resp.status == 422 and "abandon_cap" in str((await resp.json())["error"])
     resp = await desk.http["smirnova"].patch(url, json={"lines": 2})

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from crm_core.models import Client, Contact, Phone
+from operator_tui.agenda import day_bounds
 from operator_tui.screens.agenda import AgendaScreen
 from operator_tui.screens.desk import DeskScreen
 from operator_tui.screens.pick import PickScreen
@@ -106,7 +107,10 @@ async def test_callbacks_due_today_pop_and_reminder_events_pop_at_once(zvonar: Z
     client_id = await zvonar.client(op.id, "ООО «Ромашка»", "+79161234567")
     now = datetime.now(MOSCOW)
     due_id = await zvonar.event(op.id, client_id, "outgoing_call", "Перезвонить по КП", planned_at=now - timedelta(seconds=1))
-    later_id = await zvonar.event(op.id, client_id, "outgoing_call", "Уточнить оплату", planned_at=now + timedelta(hours=1))
+    # Later today on the desk's own clock (this machine's zone): an hour on, or halfway to its midnight.
+    desk_now = datetime.now().astimezone()
+    later = min(timedelta(hours=1), (day_bounds(desk_now)[1] - desk_now) / 2)
+    later_id = await zvonar.event(op.id, client_id, "outgoing_call", "Уточнить оплату", planned_at=now + later)
     app = desk(zvonar.base_url, tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _desk(pilot)

@@ -21,6 +21,7 @@ from ami_bridge.calls.model import (
 from ami_bridge.calls.tracker import CallTracker
 from ami_bridge.replay import replay_records
 from tests.ami_bridge.trace_files import (
+    expected as expected_calls,
     events,
     records,
     require,
@@ -338,7 +339,25 @@ GARBAGE: list[Any] = [
     {"Event": "SomeFutureEvent", "Uniqueid": "zzz"},
     {"Event": "Dial", "SubEvent": "Begin", "UniqueID": "q", "DestUniqueID": "r"},
     {"Event": "Bridge", "Bridgestate": "Link", "Uniqueid1": "q", "Uniqueid2": "r"},
+    {"Event": "UserEvent", "UserEvent": "ZvonarMachine", "Uniqueid": ["1.1"]},
+    {"Event": "UserEvent", "UserEvent": "ZvonarMachine", "Uniqueid": "zzz"},
 ]
+
+
+def test_a_machine_the_dialplan_dropped_is_a_machine_not_an_abandon() -> None:
+    """predictive_batch with the dialplan's AMD verdict added for one of its answered clients."""
+    rows = [r for r in records("predictive_batch") if r["dir"] == "in" and "Event" in r["msg"]]
+    answer = next(i for i, r in enumerate(rows)
+                  if r["msg"].get("Event") == "OriginateResponse" and r["msg"]["ActionID"] == "zv-0c5ec16327")
+    uniqueid = rows[answer]["msg"]["Uniqueid"]
+    verdict = {"Event": "UserEvent", "UserEvent": "ZvonarMachine", "Channel": "PJSIP/trunk-00000004",
+               "Uniqueid": uniqueid, "Linkedid": uniqueid, "Campaign": "7", "Cause": "MAXWORDLENGTH-5000-5000"}
+    rows.insert(answer + 1, {"t": rows[answer]["t"] + 3.0, "msg": verdict})
+    tracker = CallTracker()
+    produced = [u for r in rows for u in tracker.feed(r["msg"], r["t"])] + tracker.drain()
+    outcomes = {u.call.action_id: u.call.outcome for u in produced if isinstance(u, CallEnded)}
+    expected = {c["action_id"]: c["outcome"] for c in expected_calls("predictive_batch")}
+    assert outcomes == {**expected, "zv-0c5ec16327": Outcome.MACHINE}
 
 
 def test_garbage_and_unknown_channels_are_skipped_without_harm(caplog: pytest.LogCaptureFixture) -> None:

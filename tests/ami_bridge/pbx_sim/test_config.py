@@ -70,6 +70,10 @@ def test_bad_settings_are_refused_naming_the_setting() -> None:
         QueueConfig("support", joinempty=frozenset({"sometimes"}))
     with pytest.raises(SimConfigError, match="odds"):
         RandomClients(answer=0, busy=0, no_answer=0, congestion=0)
+    with pytest.raises(SimConfigError, match="RandomClients.machine"):
+        RandomClients(machine=1.5)
+    with pytest.raises(SimConfigError, match="amd_human_seconds"):
+        DialplanConfig(amd_human_seconds=-1)
     with pytest.raises(SimConfigError, match="duplicate"):
         SimConfig(queues=(QueueConfig("q"), QueueConfig("q")))
     with pytest.raises(SimConfigError, match="port"):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from ami_bridge.pbx_sim import AgentBehaviour, ClientBehaviour, Pbx, RandomClients, SimConfig
 from ami_bridge.pbx_sim.config import DialplanConfig, QueueConfig, QueueMemberConfig
 from ami_bridge.pbx_sim.dialplan import OriginateRequest
@@ -106,6 +108,46 @@ def test_campaign_originated_without_a_queue_is_an_abandon_too() -> None:
     run.campaign_call(queue=None)
     run.until(60)
     assert _abandon_reasons(run) == ["NOQUEUE"]
+
+
+def test_with_amd_a_machine_is_hung_up_on_and_never_queued() -> None:
+    run = Run(agents={"101": AgentBehaviour(answer_after=0.0, talk_seconds=30.0)},
+              clients={CLIENT: ClientBehaviour("answer", ring_seconds=2.0, talk_seconds=25.0, machine=True)})
+    run.pbx.queues.add("campaign", "PJSIP/101", "Оператор 101")
+    run.campaign_call(ZVONAR_AMD="1")
+    run.until(60)
+    verdict = run.first("UserEvent")
+    assert (verdict["UserEvent"], verdict["Campaign"]) == ("ZvonarMachine", "42")
+    assert verdict["Linkedid"] == run.first("OriginateResponse")["Uniqueid"], "the dialer finds its call by Linkedid"
+    assert run.at("UserEvent") - run.at("OriginateResponse") == pytest.approx(3.0)
+    assert run.named("QueueCallerJoin", "AgentCalled") == [] and _abandon_reasons(run) == []
+    assert run.at("Hangup", Channel=verdict["Channel"]) == run.at("UserEvent")
+    assert run.pbx.idle()
+
+
+def test_with_amd_a_person_is_queued_after_the_verdict_with_the_rest_of_two_seconds() -> None:
+    run = Run(agents={"101": AgentBehaviour(answer_after=None)},
+              clients={CLIENT: ClientBehaviour("answer", ring_seconds=2.0, talk_seconds=None)})
+    run.pbx.queues.add("campaign", "PJSIP/101", "Оператор 101")
+    run.campaign_call(ZVONAR_AMD="1")
+    run.until(60)
+    verdict = run.first("UserEvent")
+    assert (verdict["UserEvent"], verdict["Status"]) == ("ZvonarHuman", "HUMAN")
+    assert run.at("UserEvent") - run.at("OriginateResponse") == pytest.approx(1.6)
+    assert run.at("UserEvent") <= run.at("QueueCallerJoin")
+    assert run.first("Newexten", Application="Queue")["AppData"].endswith(",,,1")
+    # Nobody picked up: the same abandon report as without AMD, a second after the join.
+    assert run.at("QueueCallerAbandon") - run.at("QueueCallerJoin") == pytest.approx(1.0)
+    assert _abandon_reasons(run) == ["TIMEOUT"]
+
+
+def test_without_amd_a_machine_is_just_another_answer() -> None:
+    run = Run(agents={"101": AgentBehaviour(answer_after=0.0, talk_seconds=None)},
+              clients={CLIENT: ClientBehaviour("answer", ring_seconds=2.0, talk_seconds=25.0, machine=True)})
+    run.pbx.queues.add("campaign", "PJSIP/101", "Оператор 101")
+    run.campaign_call()
+    run.until(60)
+    assert run.named("UserEvent") == [] and run.first("AgentConnect")["Interface"] == "PJSIP/101"
 
 
 def test_client_hanging_up_while_queued_is_reported_by_the_h_extension() -> None:

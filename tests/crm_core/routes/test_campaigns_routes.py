@@ -76,6 +76,7 @@ async def test_bad_settings_are_422_naming_the_field(api) -> None:
     for body, field in (
         ({"name": "А", "pacing": {"abandon_cap": 0.05}}, "abandon_cap"),
         ({"name": "А", "pacing": {"lines_per_agent": 4}}, "lines_per_agent"),
+        ({"name": "А", "pacing": {"amd": "yes"}}, "pacing.amd"),
         ({"name": "А", "queue": "sales\r\nAction: Originate"}, "queue"),
         ({"name": "А", "caller_id": "Отдел продаж\n<+74951234567>"}, "caller_id"),
         ({"name": "А", "caller_id": "Отдел продаж\r<+74951234567>"}, "caller_id"),
@@ -125,6 +126,9 @@ async def test_a_patch_changes_only_the_settings_it_sends(api) -> None:
     # A field sent as null goes back to its default: here, no trunk limit.
     cleared = await (await http.patch(f"/api/campaigns/{created['id']}", json={"pacing": {"max_lines": None}})).json()
     assert (cleared["pacing"]["max_lines"], cleared["pacing"]["abandon_cap"]) == (None, 0.01)
+    assert cleared["pacing"]["amd"] is False, "answering-machine detection is off unless asked for"
+    amd = await (await http.patch(f"/api/campaigns/{created['id']}", json={"pacing": {"amd": True}})).json()
+    assert amd["pacing"] == {**cleared["pacing"], "amd": True}
 
 
 async def test_dnc_over_http(api) -> None:
