@@ -84,7 +84,16 @@ STOP_GRACE_SECONDS = 5.0  # how long stop() lets the loops finish their round be
 # later (it polls; an agent who frees meanwhile wakes nobody), and by the next poll the 2 s
 # are over. So an agent free within a second takes the call: the pacing's forecast reads that.
 ABANDON_AFTER = 1.0
+# With answering-machine detection the dialplan queues a human with Queue(...,1) after the
+# verdict: app_queue's second look falls on the deadline, so only an agent free at the
+# verdict takes the call.
+ABANDON_AFTER_AMD = 0.0
 _ENDED = ("stopped", "draft")
+
+
+def abandon_after(info: CampaignInfo) -> float:
+    """Seconds an answered client still finds an agent, as the dialplan queues the campaign's calls."""
+    return ABANDON_AFTER_AMD if info.amd else ABANDON_AFTER
 
 
 def member_name(full_name: str, endpoint: str) -> str:
@@ -388,7 +397,7 @@ class Dialer:
             human = outcome in ("answered", "abandoned")
             live.recall(t - (now - started).total_seconds(),
                         t - (now - (answered_at or started)).total_seconds() if human else None, outcome == "abandoned")
-        window = PacingWindow(cap=info.abandon_cap, lines_per_agent=info.lines_per_agent, abandon_after=ABANDON_AFTER)
+        window = PacingWindow(cap=info.abandon_cap, lines_per_agent=info.lines_per_agent, abandon_after=abandon_after(info))
         window.day_dials, window.day_answered, window.day_abandoned = dials, answered, abandoned
         run = CampaignRun(info, live, window)
         run.taken_at = self._now()
@@ -407,6 +416,7 @@ class Dialer:
         if info.retry_rules != previous.retry_rules:
             run.set_rules(info)
         run.window.cap, run.window.lines_per_agent = info.abandon_cap, info.lines_per_agent
+        run.window.abandon_after = abandon_after(info)
         if info.queue != previous.queue:
             # Its operators join the new queue when it runs again; they leave the old one once
             # the calls placed into it have ended (a client answering there must find them).

@@ -6,8 +6,9 @@ rules as JSON (``campaign.retry_rules``); every field has the default below.
 
 - busy: again in 10 minutes; no answer: in 2 hours; congestion (the network, not the
   client): in 5 minutes; failed (the channel could not be placed): in 30 minutes;
-  answering machine: in 4 hours (another time of the day); lost (the dialer died mid-call,
-  the outcome is unknown): in 1 hour, never at once.
+  answering machine: in 4 hours (another time of the day), and for 24 hours only with an
+  agent guaranteed (Ofcom: a number AMD took for a machine may be a person it misread);
+  lost (the dialer died mid-call, the outcome is unknown): in 1 hour, never at once.
 - abandoned (a human answered and no agent took the call): the number is held for 72
   hours; only a redial with an agent guaranteed (preview, or progressive for a reserved
   agent) may call it sooner, after ``abandoned_minutes``.
@@ -26,7 +27,11 @@ from typing import NamedTuple
 
 from crm_core.campaign_settings import RetryRules
 
-__all__ = ["NOT_DIALS", "OUTCOMES", "RetryDecision", "RetryRules", "after_outcome"]
+__all__ = ["MACHINE_HOLD_HOURS", "NOT_DIALS", "OUTCOMES", "RetryDecision", "RetryRules", "after_outcome"]
+
+# Ofcom's persistent-misuse policy: a number AMD identified as an answering machine may be
+# called again within 24 hours only with a live operator guaranteed.
+MACHINE_HOLD_HOURS = 24
 
 OUTCOMES = ("answered", "busy", "no_answer", "congestion", "failed", "machine", "abandoned", "lost", "skipped",
             "operator_missed")
@@ -53,7 +58,11 @@ def after_outcome(rules: RetryRules, outcome: str, attempts: int, now: datetime)
         raise ValueError("now must be an aware datetime")
     if outcome == "answered":
         return RetryDecision("done", None, None)
-    hold = now + timedelta(hours=rules.abandon_hold_hours) if outcome == "abandoned" else None
+    hold = None
+    if outcome == "abandoned":
+        hold = now + timedelta(hours=rules.abandon_hold_hours)
+    elif outcome == "machine":
+        hold = now + timedelta(hours=MACHINE_HOLD_HOURS)
     if outcome in NOT_DIALS:
         return RetryDecision("ready", now + timedelta(minutes=_delay_minutes(rules, outcome)), hold)
     at = rules.retry_at(attempts, _delay_minutes(rules, outcome), now)

@@ -235,12 +235,15 @@ def outcome_at_shutdown(call: LiveCall) -> str:
 
     A client already talking to an operator was reached (``answered``: the lead is done,
     the operator's disposition decides the rest) and must not be rung again an hour
-    later; an abandon already reported stays one; anything else is ``lost`` (retried).
+    later; an abandon already reported stays one, and a machine the dialplan dropped
+    stays one; anything else is ``lost`` (retried).
     """
     if call.connected_at is not None:
         return "answered"
     if call.abandoned:
         return "abandoned"
+    if call.machine:
+        return "machine"
     return "lost"
 
 
@@ -443,6 +446,12 @@ class CampaignLive:
             del self._by_linkedid[key]
         tracker = payload.get("outcome")
         outcome = attempt_outcome(tracker if isinstance(tracker, str) else None, call.abandoned, call.machine)
+        if outcome == "abandoned" and not call.abandoned and call.amd and call.picked_up_at is not None \
+                and call.resolved_at is None:
+            # Hung up while AMD listened to the greeting: the tracker sees a pickup nobody took,
+            # but a person who hangs up within their own greeting was not abandoned by us (the
+            # 2 s run from the greeting's end, and the verdict comes 0.8 s after it).
+            outcome = "no_answer"
         if call.mode == "preview" and payload.get("client_dialled") is False:
             outcome = "operator_missed"  # the operator's own phone was not answered: the client never rang
             self.run_dials -= 1

@@ -137,6 +137,7 @@ FIELD_LABELS = {
     "no_answer_minutes": N_("No answer: retry after, min"),
     "abandon_cap": N_("Abandon cap, %"),
     "lines_per_agent": N_("Lines per agent"),
+    "amd": N_("Detect answering machines (they are hung up on and called again later)"),
 }
 
 
@@ -207,6 +208,8 @@ def settings_body(values: Mapping[str, str], *, creating: bool) -> tuple[dict[st
     lines = _whole(values, "lines_per_agent", 1, 3, FIELD_LABELS["lines_per_agent"], errors)
     if lines is not None:
         pacing["lines_per_agent"] = lines
+    if "amd" in values:  # a checkbox: always a yes or a no
+        pacing["amd"] = values["amd"] == "yes"
     if pacing:
         body["pacing"] = pacing
     return body, errors
@@ -236,6 +239,7 @@ def form_values(campaign: Mapping[str, Any]) -> dict[str, str]:
         "no_answer_minutes": str(retry.get("no_answer_minutes") or ""),
         "abandon_cap": f"{cap * 100:g}" if isinstance(cap, int | float) else "",
         "lines_per_agent": str(pacing.get("lines_per_agent") or ""),
+        "amd": "yes" if pacing.get("amd") is True else "",
     }
 
 

@@ -430,7 +430,10 @@ class Dialplan:
         if machine:
             sw.newexten(client, ctx, "s", 22, "UserEvent", f"ZvonarMachine,Campaign: {campaign},Cause: {cause}")
             sw.user_event(client, "ZvonarMachine", {"Campaign": campaign, "Cause": cause})
-            sw.newexten(client, ctx, "s", 23, "Hangup", "")
+            if (yield from self._playback(client, 23, "all-circuits-busy-now&pls-try-call-later")):
+                sw.hangup(client, 16)
+                return False
+            sw.newexten(client, ctx, "s", 24, "Hangup", "")
             sw.hangup(client, 16, own=True)
             return False
         sw.newexten(client, ctx, "s", 19, "UserEvent", f"ZvonarHuman,Campaign: {campaign},Status: {status}")

@@ -17,7 +17,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Input, RadioButton, RadioSet, Select, SelectionList, Static
+from textual.widgets import Checkbox, Input, RadioButton, RadioSet, Select, SelectionList, Static
 
 from operator_tui.api_client import ApiError, ServerUnreachable
 from operator_tui.context import DeskContext
@@ -178,6 +178,7 @@ class CampaignForm(DeskModal):
                 yield from self._row(ROWS[2], values)
                 yield Tr("Pacing", classes="section")
                 yield from self._row(ROWS[3], values)
+                yield Checkbox(_(FIELD_LABELS["amd"]), value=values.get("amd") == "yes", id="cf-amd", compact=True)
                 yield Tr("Operators", classes="section")
                 choices = agent_choices(self.users)
                 if choices:
@@ -208,6 +209,7 @@ class CampaignForm(DeskModal):
     def retranslate(self) -> None:
         for mode in MODES:
             self.query_one(f"#cf-mode-{mode}", RadioButton).label = _(MODE_WORDS[mode])
+        self.query_one("#cf-amd", Checkbox).label = _(FIELD_LABELS["amd"])
 
     # ------------------------------------------------------------------ reading the form
 
@@ -216,6 +218,7 @@ class CampaignForm(DeskModal):
         out["mode"] = next((m for m in MODES if self.query_one(f"#cf-mode-{m}", RadioButton).value), "progressive")
         script = self.query_one("#cf-script", Select).value
         out["script"] = script if isinstance(script, str) else ""
+        out["amd"] = "yes" if self.query_one("#cf-amd", Checkbox).value else ""
         return out
 
     def selected_agents(self) -> list[int]:

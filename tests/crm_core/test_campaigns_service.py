@@ -47,7 +47,8 @@ async def test_a_new_campaign_gets_the_defaults_and_the_standard_dispositions(db
         "draft", "progressive", "campaign", w.sales, w.sales_sup.user_id)
     assert view.hours == {"days": [1, 2, 3, 4, 5], "start": "09:00", "end": "21:00", "holidays": [],
                           "public_holidays": False, "fallback_zone": "Europe/Moscow"}
-    assert view.pacing == {"abandon_cap": 0.03, "lines_per_agent": 3, "ring_timeout": 25, "max_lines": None}
+    assert view.pacing == {"abandon_cap": 0.03, "lines_per_agent": 3, "ring_timeout": 25, "max_lines": None,
+                           "amd": False}
     assert view.retry_rules["busy_minutes"] == 10 and view.retry_rules["abandon_hold_hours"] == 72
     names = {d.code: d for d in view.dispositions}
     assert [d.name for d in view.dispositions][:3] == ["Согласие", "Интересно", "Перезвонить"]
@@ -172,7 +173,8 @@ async def test_the_state_machine_refuses_what_makes_no_sense(db: Database) -> No
 async def test_pacing_limits_change_live_within_bounds(db: Database) -> None:
     cw = await campaign_world(db)
     view = await campaigns_service.update_pacing(db, cw.sup, cw.campaign.id, {"abandon_cap": 0.02, "lines_per_agent": 2})
-    assert view.pacing == {"abandon_cap": 0.02, "lines_per_agent": 2, "ring_timeout": 25, "max_lines": None}
+    assert view.pacing == {"abandon_cap": 0.02, "lines_per_agent": 2, "ring_timeout": 25, "max_lines": None,
+                           "amd": False}
     assert view.limits.abandon_cap == 0.02
     view = await campaigns_service.update_pacing(db, cw.sup, cw.campaign.id, {"max_lines": 12})
     assert (view.pacing["abandon_cap"], view.pacing["max_lines"]) == (0.02, 12)

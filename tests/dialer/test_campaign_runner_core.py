@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from ami_bridge.protocol import UnsafeAmiValue
+from dialer.campaign_runner import abandon_after
 from dialer.originates import campaign_originate, company_caller_id, display_name, preview_originate
 from dialer.owners import dead_here, new_owner_id
 from dialer.runner_state import (
@@ -96,8 +97,10 @@ def test_a_dialer_stopping_mid_call_keeps_what_it_knows_of_each_call() -> None:
     talking = replace(call("a-1", 1, 0.0), answered_at=9.0, connected_at=9.4, agent_id=3)
     dropped = replace(call("a-2", 2, 0.0), answered_at=8.0, abandoned=True)
     ringing = call("a-3", 3, 0.0)
+    machine = replace(call("a-4", 4, 0.0), amd=True, picked_up_at=7.0, resolved_at=10.0, machine=True)
     # The client talking to an operator was reached: not rung again an hour later as "lost".
-    assert [outcome_at_shutdown(c) for c in (talking, dropped, ringing)] == ["answered", "abandoned", "lost"]
+    assert [outcome_at_shutdown(c) for c in (talking, dropped, ringing, machine)] == [
+        "answered", "abandoned", "lost", "machine"]
 
 
 # ------------------------------------------------------------------ how many to dial
@@ -207,6 +210,23 @@ def test_with_amd_a_picked_up_call_waits_for_the_dialplans_verdict() -> None:
     result = live.ended("zv-m", {"outcome": "abandoned", "call_id": "L9"}, 113.5)
     assert result is not None and result.outcome == "machine" and result.ring_seconds == 10.0, "rang until picked up"
     assert (live.run_answered, live.run_abandoned) == (1, 0)
+
+
+def test_with_amd_a_client_who_hangs_up_during_the_greeting_was_not_abandoned() -> None:
+    live = CampaignLive(7, date(2026, 12, 3))
+    live.dialed(replace(call("zv-g", 10, 0.0), amd=True))
+    live.originate_response("zv-g", True, 9.0, linkedid="L10")
+    # No verdict came: the tracker sees a pickup that never met an agent.
+    result = live.ended("zv-g", {"outcome": "abandoned", "call_id": "L10"}, 9.6)
+    assert result is not None and result.outcome == "no_answer" and result.ring_seconds == 9.0
+    assert (live.run_answered, live.run_abandoned, live.day_abandoned) == (0, 0, 0)
+    # The dialplan's own ZvonarAbandon (a human no agent took in time) still is one.
+    live.dialed(replace(call("zv-q", 11, 0.0), amd=True))
+    live.originate_response("zv-q", True, 8.0, linkedid="L11")
+    live.amd_verdict(9.5, True, linkedid="L11")
+    assert live.abandon_reported(10.6, linkedid="L11")
+    result = live.ended("zv-q", {"outcome": "abandoned", "call_id": "L11"}, 14.0)
+    assert result is not None and result.outcome == "abandoned" and live.run_abandoned == 1
 
 
 def test_a_preview_call_is_answered_only_when_the_client_talks() -> None:
@@ -319,7 +339,10 @@ def test_a_campaign_with_amd_asks_the_dialplan_for_it() -> None:
         timeout_ms=25000, caller_id=None, amd=True,
     )
     assert action["Variable"][-1] == "ZVONAR_AMD=1"
-    assert replace(INFO, pacing={**INFO.pacing, "amd": True}).amd and not INFO.amd
+    with_amd = replace(INFO, pacing={**INFO.pacing, "amd": True})
+    assert with_amd.amd and not INFO.amd
+    # Queue(...,1) after the verdict: only an agent free at once takes the call (pacing's grace).
+    assert (abandon_after(with_amd), abandon_after(INFO)) == (0.0, 1.0)
 
 
 def test_campaign_originate_refuses_what_could_reach_ami_wrongly() -> None:

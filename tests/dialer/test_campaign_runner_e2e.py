@@ -570,6 +570,9 @@ async def test_an_answering_machine_is_dropped_and_retried_and_a_person_reaches_
     assert rig.record.abandons == []
     retry_in = leads[machine].next_try_at - utcnow()
     assert leads[machine].state == "ready" and timedelta(hours=3, minutes=55) < retry_in <= timedelta(hours=4)
+    held = leads[machine].abandon_hold_until - utcnow()
+    assert timedelta(hours=23, minutes=55) < held <= timedelta(hours=24), "a day only with an agent guaranteed"
+    assert leads[person].abandon_hold_until is None
     assert leads[person].state == "done"
     async with db.reading() as s:
         calls = {c.client_number: c.outcome for c in (await s.execute(select(Call))).scalars()}
@@ -578,6 +581,7 @@ async def test_an_answering_machine_is_dropped_and_retried_and_a_person_reaches_
     assert stats is not None and (stats["day_dials"], stats["day_answered"], stats["day_abandoned"]) == (2, 1, 0)
     snapshot = run.window.snapshot(0.0, agents=[("free", 1.0)])
     assert (snapshot.recent_dials, snapshot.recent_humans) == (2, 1), "the machine is a resolved dial, not a human"
+    assert snapshot.abandon_after == 0.0, "after the verdict only an agent free at once takes the call"
 
 
 async def _one_client_campaign(make_rig, db: Database, name: str, phone: str, behaviour: ClientBehaviour,  # type: ignore[no-untyped-def]

@@ -21,7 +21,7 @@ DEFAULT = RetryRules()
     ("skipped", timedelta(days=1)), ("operator_missed", timedelta(minutes=5)),
 ])
 def test_each_outcome_has_its_delay(outcome: str, delay: timedelta) -> None:
-    assert after_outcome(DEFAULT, outcome, 1, NOW) == RetryDecision("ready", NOW + delay, None)
+    assert after_outcome(DEFAULT, outcome, 1, NOW)[:2] == RetryDecision("ready", NOW + delay, None)[:2]
 
 
 def test_answered_is_done_and_the_disposition_decides_the_rest() -> None:
@@ -34,6 +34,12 @@ def test_an_abandon_holds_the_number_for_72_hours() -> None:
     assert retry == NOW + timedelta(hours=1)  # sooner only with an agent guaranteed (lease_leads)
     with pytest.raises(InvalidInput):
         RetryRules.from_json({"abandon_hold_hours": 24})  # the rule of issue 6 is a floor
+
+
+def test_a_machine_is_called_again_later_and_for_a_day_only_with_an_agent_guaranteed() -> None:
+    # Ofcom: a number AMD took for a machine may be a person it misread.
+    state, retry, hold = after_outcome(DEFAULT, "machine", 1, NOW)
+    assert (state, retry, hold) == ("ready", NOW + timedelta(hours=4), NOW + timedelta(hours=24))
 
 
 def test_max_attempts_fail_the_lead_and_recycling_rests_it_first() -> None:
@@ -74,4 +80,4 @@ def test_a_lead_is_never_retried_past_its_allowance_nor_at_once(outcome: str, at
         assert outcome in NOT_DIALS or attempts < rules.attempts_allowed
     else:
         assert retry is None
-    assert (hold is not None) == (outcome == "abandoned")
+    assert (hold is not None) == (outcome in ("abandoned", "machine"))

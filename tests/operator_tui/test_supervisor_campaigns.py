@@ -69,12 +69,14 @@ async def test_create_launch_watch_pause_stop(zvonar: Zvonar, tmp_path: Path) ->
                            "ls-region": "Минск"})
         form.query_one("#cf-agents").focus()
         await pilot.press("space")  # the first operator by name: Иванова
+        form.query_one("#cf-amd").focus()
+        await pilot.press("space")  # answering machines detected and dropped
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.screen is screen and len(screen.campaigns) == 1, what="the new campaign")
         campaign = screen.campaigns[0]
         assert campaign["state"] == "draft" and campaign["agents"] == [op.id] and campaign["leads_total"] == 0
         assert campaign["hours"]["days"] == [1, 2, 3, 4, 5, 6, 7] and campaign["retry_rules"]["max_attempts"] == 3
-        assert campaign["pacing"]["abandon_cap"] == 0.025
+        assert campaign["pacing"]["abandon_cap"] == 0.025 and campaign["pacing"]["amd"] is True
         assert "Весенний обзвон" in _text(screen, "#cmp-detail")
 
         # Launching with no leads: refused, and the server's reason is on the screen.

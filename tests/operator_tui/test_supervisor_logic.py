@@ -13,6 +13,7 @@ from operator_tui.supervisor_campaigns import (
     allowed,
     format_days,
     leads_text,
+    form_values,
     merged_settings,
     parse_days,
     start_action,
@@ -66,6 +67,10 @@ def test_settings_body_of_a_good_form() -> None:
     # Editing: an emptied script field detaches the script.
     body, _ = settings_body({"name": "X", "script": ""}, creating=False)
     assert body["script_code"] is None
+    # The answering-machine checkbox is a yes or a no, never left out.
+    assert settings_body({"name": "X", "amd": "yes"}, creating=True)[0]["pacing"] == {"amd": True}
+    assert settings_body({"name": "X", "amd": ""}, creating=True)[0]["pacing"] == {"amd": False}
+    assert form_values({"pacing": {"amd": True}})["amd"] == "yes" and form_values({})["amd"] == ""
 
 
 def test_an_edit_sends_only_what_changed_over_what_is_stored() -> None:
