@@ -251,6 +251,10 @@ class StoreView:
     clients: dict[int, ClientUnit] = field(default_factory=dict)
 
 
+NOT_ASSIGNABLE_KEPT = 1000
+OTHER_NAMES = "(other names)"
+
+
 @dataclass
 class PlanContext:
     """The import's settings, fixed for all its batches."""
@@ -259,18 +263,25 @@ class PlanContext:
     users: UserDirectory
     default_responsible_id: int
     on_duplicate: OnDuplicate
-    _responsible_cache: dict[str, int] = field(default_factory=dict)
+    _responsible_cache: dict[str, int | None] = field(default_factory=dict)
+    # Responsibles rows named that are no user the actor may assign to: text -> [first line, rows].
+    not_assignable: dict[str, list[int]] = field(default_factory=dict)
 
-    def responsible_for(self, text: str | None) -> int:
-        """The row's responsible if it names a user the actor may assign to, else the default."""
-        if not text:
+    def responsible_for(self, text: str | None, line: int = 0) -> int:
+        """The row's responsible if it names a user the actor may assign to, else the default (noted)."""
+        if not text or not text.strip():
             return self.default_responsible_id
-        cached = self._responsible_cache.get(text)
-        if cached is None:
+        if text not in self._responsible_cache:
             user = self.users.find(text)
-            cached = user.id if user is not None and may_assign(self.actor, user) else self.default_responsible_id
-            self._responsible_cache[text] = cached
-        return cached
+            self._responsible_cache[text] = user.id if user is not None and may_assign(self.actor, user) else None
+        found = self._responsible_cache[text]
+        if found is not None:
+            return found
+        if text not in self.not_assignable and len(self.not_assignable) >= NOT_ASSIGNABLE_KEPT:
+            text = OTHER_NAMES  # a file of a million names is reported by its first thousand
+        noted = self.not_assignable.setdefault(text, [line, 0])
+        noted[1] += 1
+        return self.default_responsible_id
 
 
 @dataclass
@@ -394,7 +405,7 @@ def plan_batch(drafts: Sequence[Draft], view: StoreView, ctx: PlanContext) -> Ba
                 visible = may_see(ctx.actor, view.responsible_of.get(owner), ctx.users)
                 matches[owner] = Match(_key_text(key), owner, view.clients.get(owner) if visible else None, visible)
         if not matches:
-            unit = new_unit(draft, ctx.responsible_for(draft.responsible))
+            unit = new_unit(draft, ctx.responsible_for(draft.responsible, draft.line))
             units.append(unit)
             for key in keys:
                 pending.setdefault(key, unit)

@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -73,6 +73,9 @@ class ImportSummary:
     duplicates: int = 0
     rejected: list[RejectedRow] = field(default_factory=list)
     fast_path: bool = False
+    # New clients whose row named a responsible who is no user the importer may assign to:
+    # they went to the default responsible instead (``given_to``, a login).
+    reassigned: list[Reassigned] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,7 +83,18 @@ class ImportSummary:
             "updated": self.updated,
             "duplicates": self.duplicates,
             "rejected": [{"line": r.line, "reason": r.reason} for r in self.rejected],
+            "reassigned": [asdict(r) for r in self.reassigned],
         }
+
+
+@dataclass(frozen=True)
+class Reassigned:
+    """Rows that named ``responsible``, who is no user the importer may assign to (unknown, inactive, another team)."""
+
+    responsible: str
+    rows: int
+    first_line: int
+    given_to: str
 
 
 async def import_clients(
@@ -136,6 +150,9 @@ async def import_clients(
     summary = ImportSummary(fast_path=fast)
     with fewer_collections() if fast else nullcontext():
         seen = await _run(db, ctx, batches, writer, summary, on_drafts)
+    given_to = users.by_id[ctx.default_responsible_id].login if ctx.default_responsible_id in users.by_id else actor.login
+    summary.reassigned = [Reassigned(text[:255], rows, line, given_to)
+                          for text, (line, rows) in sorted(ctx.not_assignable.items(), key=lambda item: item[1][0])]
     if opened.stream_error is not None:
         summary.rejected.append(opened.stream_error)
         seen += 1

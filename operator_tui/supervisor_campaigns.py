@@ -276,6 +276,12 @@ def report_text(report: Mapping[str, Any]) -> str:
         first = rejected[0]
         text += "; " + _("file lines refused: {count}, first: line {line}: {reason}").format(
             count=len(rejected), line=first.get("line"), reason=first.get("reason"))
+    reassigned = report.get("reassigned") or []
+    if reassigned:
+        first = reassigned[0]
+        text += "; " + _("new clients given to {login}: the file names {count} responsible(s) you may not assign "
+                         "to, first «{name}» (line {line})").format(
+            login=first.get("given_to"), count=len(reassigned), name=first.get("responsible"), line=first.get("first_line"))
     return text
 
 

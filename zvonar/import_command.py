@@ -115,4 +115,9 @@ def _human(name: str, summary: ImportSummary) -> str:
         lines.append(f"  line {row.line}: {row.reason}")
     if len(summary.rejected) > SHOWN_REJECTED:
         lines.append(f"  ... and {len(summary.rejected) - SHOWN_REJECTED} more (--json lists them all)")
+    for moved in summary.reassigned[:SHOWN_REJECTED]:
+        lines.append(f"  responsible {moved.responsible!r} (from line {moved.first_line}, {moved.rows} new clients) "
+                     f"is no user you may assign to: given to {moved.given_to}")
+    if len(summary.reassigned) > SHOWN_REJECTED:
+        lines.append(f"  ... and {len(summary.reassigned) - SHOWN_REJECTED} more such names (--json lists them all)")
     return "\n".join(lines)

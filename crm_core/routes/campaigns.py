@@ -13,7 +13,7 @@ from crm_core.api import ApiRequest, ApiRoutes, Page, ResponseModel
 from crm_core.campaign_settings import MAX_ABANDON_CAP, MAX_DISPOSITIONS, RETRY_LIMITS
 from crm_core.models import CAMPAIGN_MODES, CAMPAIGN_STATES, LEAD_STATES, ClientKind
 from crm_core.routes.fields import Code, CrmBody, CrmPageQuery, CrmQuery, DbId, Moment
-from crm_core.routes.imports import CSV_TYPE, XLSX_TYPE, read_upload
+from crm_core.routes.imports import CSV_TYPE, XLSX_TYPE, ReassignedOut, read_upload
 from crm_core.services import campaigns as campaigns_service
 from crm_core.services.campaigns import CampaignView, DispositionSpec
 from crm_core.services.clients import ABC_CLASSES, CLIENT_STATUSES
@@ -182,6 +182,8 @@ class ListReportOut(ResponseModel):
     skipped_reasons: dict[str, int]
     clients_inserted: int = Field(description="new clients the file brought")
     clients_updated: int = Field(description="known clients the file's rows were merged into")
+    reassigned: list[ReassignedOut] = Field([], description="responsibles the file named who are no user you may "
+                                                            "assign to: their new clients went to given_to")
 
 
 class LeadsQuery(CrmPageQuery):

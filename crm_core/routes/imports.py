@@ -34,11 +34,20 @@ class RejectedOut(ResponseModel):
     reason: str
 
 
+class ReassignedOut(ResponseModel):
+    responsible: str = Field(description="the responsible the rows named, who is no user you may assign clients to")
+    rows: int = Field(description="new clients of such rows")
+    first_line: int
+    given_to: str = Field(description="the login of the user they went to instead")
+
+
 class ImportResultOut(ResponseModel):
     inserted: int = Field(description="rows that became new clients")
     updated: int = Field(description="rows merged into clients already in the base")
     duplicates: int = Field(description="rows already in the base and not merged (each also in rejected)")
     rejected: list[RejectedOut]
+    reassigned: list[ReassignedOut] = Field(description="responsibles named in the file who are no user you may "
+                                                        "assign to (unknown, inactive, another team)")
 
 
 async def read_upload(request: web.Request) -> bytes:

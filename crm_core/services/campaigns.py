@@ -44,7 +44,7 @@ from crm_core.errors import (
     UserNotFound,
 )
 from crm_core.import_drafts import Draft
-from crm_core.importer import check_may_import, import_clients
+from crm_core.importer import Reassigned, check_may_import, import_clients
 from crm_core.models import (
     CAMPAIGN_MODES,
     LEAD_STATES,
@@ -180,6 +180,7 @@ class ListReport:
     skipped_reasons: dict[str, int] = field(default_factory=dict)
     clients_inserted: int = 0
     clients_updated: int = 0
+    reassigned: list[Reassigned] = field(default_factory=list)  # the file's new clients given to another user
 
 
 # --- rights -------------------------------------------------------------------------------------
@@ -829,7 +830,7 @@ async def add_list_from_csv(
         rejected.sort(key=lambda r: r.line)
         row.definition = {**row.definition, "rejected": len(rejected)}
         report = ListReport(row.id, row.name, "import", added, row.leads_skipped, rejected, reasons,
-                            summary.inserted, summary.updated)
+                            summary.inserted, summary.updated, summary.reassigned)
     log.info("campaign.list id=%s list=%s kind=import added=%s skipped=%s by=%s",
              campaign_id, report.list_id, added, report.leads_skipped, actor.login)
     return report

@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 
 from crm_core.db import Database
 from crm_core.errors import Forbidden, ImportFileError, UserNotFound
-from crm_core.importer import import_clients
+from crm_core.importer import Reassigned, import_clients
 from crm_core.models import Client, Contact, Phone, Role
 from crm_core.rights import Actor
 from crm_core.services import clients as clients_service
@@ -97,7 +97,7 @@ async def contacts_of(db: Database, client_id: int) -> list[tuple[str | None, st
 async def test_one_c_export_goes_in_with_every_bad_row_named(db: Database) -> None:
     w = await people(db)
     summary = await import_clients(db, w.admin, ONE_C.read_bytes(), ONE_C.name)
-    assert summary.to_json() == {"inserted": 5, "updated": 0, "duplicates": 0, "rejected": ONE_C_REJECTED}
+    assert summary.to_json() == {"reassigned": [], "inserted": 5, "updated": 0, "duplicates": 0, "rejected": ONE_C_REJECTED}
 
     clients = await clients_by_name(db)
     assert sorted(clients) == ['АО "Уралтехснаб"', 'ЗАО "Балтик Трейд"', "ИП Сидоров Пётр Алексеевич",
@@ -123,7 +123,7 @@ async def test_one_c_export_goes_in_with_every_bad_row_named(db: Database) -> No
     # The same export again: every good row is now a duplicate of the client it made.
     again = await import_clients(db, w.admin, ONE_C.read_bytes(), ONE_C.name)
     ids = [c.id for c in clients.values()]  # in the order they were made: lines 2, 3, 4, 9, 11
-    assert again.to_json() == {
+    assert again.to_json() == {"reassigned": [],
         "inserted": 0, "updated": 0, "duplicates": 5,
         "rejected": sorted(ONE_C_REJECTED + [
             {"line": 2, "reason": f"duplicate: already in the base: tax id 7707083893 (client {ids[0]})"},
@@ -147,7 +147,7 @@ async def test_an_xlsx_sheet_goes_in_too(db: Database) -> None:
     data = io.BytesIO()
     book.save(data)
     summary = await import_clients(db, w.admin, data.getvalue(), "kontragenty.xlsx")
-    assert summary.to_json() == {"inserted": 1, "updated": 0, "duplicates": 0, "rejected": [
+    assert summary.to_json() == {"reassigned": [], "inserted": 1, "updated": 0, "duplicates": 0, "rejected": [
         {"line": 4, "reason": "status 'Непонятный' is not known (use one of primary, new, prospect, client, partner, "
                               "inactive, lost, or leave the column out)"}]}
     meridian = (await clients_by_name(db))["ООО «Меридиан»"]
@@ -292,7 +292,7 @@ async def test_duplicates_in_report_mode_name_the_client(db: Database) -> None:
     ids = await _seed(db, w)
     summary = await import_clients(db, w.admin, csv_bytes(DUPLICATE_ROWS), "dups.csv", on_duplicate="report")
     vektor = (await clients_by_name(db))["ООО «Вектор»"].id
-    assert summary.to_json() == {"inserted": 1, "updated": 0, "duplicates": 3, "rejected": [
+    assert summary.to_json() == {"reassigned": [], "inserted": 1, "updated": 0, "duplicates": 3, "rejected": [
         {"line": 2, "reason": f"duplicate: already in the base: tax id 7707083893 (client {ids['romashka']})"},
         {"line": 4, "reason": f"duplicate: already in the base: phone +79167000002 (client {vektor})"},
         {"line": 5, "reason": f"duplicate: already in the base: phone +79161234567 (client {ids['romashka']})"},
@@ -305,7 +305,7 @@ async def test_duplicates_in_merge_mode_fill_the_client(db: Database) -> None:
     w = await people(db)
     ids = await _seed(db, w)
     summary = await import_clients(db, w.admin, csv_bytes(DUPLICATE_ROWS), "dups.csv", on_duplicate="merge")
-    assert summary.to_json() == {"inserted": 1, "updated": 3, "duplicates": 0, "rejected": []}
+    assert summary.to_json() == {"reassigned": [], "inserted": 1, "updated": 3, "duplicates": 0, "rejected": []}
     clients = await clients_by_name(db)
     romashka = clients["ООО «Ромашка»"]
     # Filled where empty; the name, region and responsible it had are kept.
@@ -331,7 +331,7 @@ async def test_a_supervisor_never_learns_of_another_teams_client(db: Database) -
             ["Ромашка", "", "", "", "+7 495 123 45 67", "", "", "Опт", ""]]
     for mode in ("merge", "report"):
         summary = await import_clients(db, w.sup, csv_bytes(rows), "x.csv", on_duplicate=mode)
-        assert summary.to_json() == {"inserted": 0, "updated": int(mode == "merge"), "duplicates": 1 + int(mode == "report"),
+        assert summary.to_json() == {"reassigned": [], "inserted": 0, "updated": int(mode == "merge"), "duplicates": 1 + int(mode == "report"),
                                      "rejected": [
             {"line": 2, "reason": "duplicate: already in the base: phone +380441234567"},
             *([{"line": 3, "reason": f"duplicate: already in the base: phone +74951234567 (client {ids['romashka']})"}]
@@ -345,7 +345,7 @@ async def test_a_row_of_two_different_clients_is_left_for_a_person(db: Database)
     ids = await _seed(db, w)
     rows = [["Смесь", "34567890", "Київ", "", "+7 916 123-45-67", "", "", "Опт", ""]]
     summary = await import_clients(db, w.admin, csv_bytes(rows), "x.csv", on_duplicate="merge")
-    assert summary.to_json() == {"inserted": 0, "updated": 0, "duplicates": 1, "rejected": [
+    assert summary.to_json() == {"reassigned": [], "inserted": 0, "updated": 0, "duplicates": 1, "rejected": [
         {"line": 2, "reason": f"duplicate: already in the base: tax id 34567890 (client {ids['kyiv']}), "
                               f"phone +79161234567 (client {ids['romashka']}); these are different clients, merge by hand"}]}
 
@@ -392,7 +392,7 @@ async def test_a_row_refused_at_write_time_loses_nothing_else(db: Database, fast
     finally:
         await _allow_all_names(db)
     assert summary.fast_path is fast
-    assert summary.to_json() == {"inserted": 2, "updated": 0, "duplicates": 0, "rejected": [
+    assert summary.to_json() == {"reassigned": [], "inserted": 2, "updated": 0, "duplicates": 0, "rejected": [
         {"line": 3, "reason": "not written: the store refused it: clients of this name are refused by policy"},
         {"line": 4, "reason": "duplicate of line 3, which was not written"},
     ]}
@@ -422,6 +422,16 @@ async def test_a_supervisor_assigns_within_the_team_only(db: Database) -> None:
     assert summary.inserted == 3
     got = {name: c.responsible_id for name, c in (await clients_by_name(db)).items()}
     assert got == {"ООО «Своя»": w.petrova.user_id, "ООО «Чужая»": w.sup.user_id, "ООО «Ничья»": w.sup.user_id}
+    # Not silently: the report says whose clients went elsewhere, and to whom.
+    assert summary.reassigned == [Reassigned("Олена Коваль", rows=1, first_line=3, given_to=w.sup.login)]
+    assert summary.to_json()["reassigned"] == [
+        {"responsible": "Олена Коваль", "rows": 1, "first_line": 3, "given_to": w.sup.login}]
+
+    typo = [["ООО «Первая»", "", "", "", "+7 916 200-00-05", "", "Петрва А.С.", "", ""],
+            ["ООО «Вторая»", "", "", "", "+7 916 200-00-06", "", "Петрова А.С.", "", ""],
+            ["ООО «Третья»", "", "", "", "+7 916 200-00-07", "", "Петрва А.С.", "", ""]]
+    summary = await import_clients(db, w.sup, csv_bytes(typo), "x.csv", responsible_login="smirnov")
+    assert summary.reassigned == [Reassigned("Петрва А.С.", rows=2, first_line=2, given_to="smirnov")]
 
     more = [["ООО «Ещё»", "", "", "", "+7 916 200-00-04", "", "", "", ""]]
     await import_clients(db, w.sup, csv_bytes(more), "x.csv", responsible_login="smirnov")

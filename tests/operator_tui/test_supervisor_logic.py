@@ -16,6 +16,7 @@ from operator_tui.supervisor_campaigns import (
     form_values,
     merged_settings,
     parse_days,
+    report_text,
     start_action,
     settings_body,
 )
@@ -71,6 +72,17 @@ def test_settings_body_of_a_good_form() -> None:
     assert settings_body({"name": "X", "amd": "yes"}, creating=True)[0]["pacing"] == {"amd": True}
     assert settings_body({"name": "X", "amd": ""}, creating=True)[0]["pacing"] == {"amd": False}
     assert form_values({"pacing": {"amd": True}})["amd"] == "yes" and form_values({})["amd"] == ""
+
+
+def test_a_list_report_says_whose_clients_went_to_whom() -> None:
+    report = {"leads_added": 41, "leads_skipped": 1, "skipped_reasons": {"already a lead": 1},
+              "rejected": [{"line": 7, "reason": "no phone"}],
+              "reassigned": [{"responsible": "Петрва А.С.", "rows": 3, "first_line": 4, "given_to": "smirnova"},
+                             {"responsible": "Олена Коваль", "rows": 1, "first_line": 9, "given_to": "smirnova"}]}
+    assert report_text(report) == (
+        "Leads added: 41, skipped: 1 (already a lead: 1); file lines refused: 1, first: line 7: no phone; "
+        "new clients given to smirnova: the file names 2 responsible(s) you may not assign to, "
+        "first «Петрва А.С.» (line 4)")
 
 
 def test_an_edit_sends_only_what_changed_over_what_is_stored() -> None:

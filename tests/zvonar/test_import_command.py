@@ -55,11 +55,16 @@ def test_import_prints_one_json_line_and_a_second_run_finds_the_duplicates(store
     first = zvonar(store, "import", "clients", str(ONE_C), "--json")
     assert first.returncode == 0, first.stderr
     assert len(first.stdout.splitlines()) == 1
-    assert json.loads(first.stdout) == {"inserted": 5, "updated": 0, "duplicates": 0, "rejected": ONE_C_REJECTED}
+    # Nobody of the file's responsibles is a user yet: their new clients are the admin's, and the answer says so.
+    assert json.loads(first.stdout) == {"inserted": 5, "updated": 0, "duplicates": 0, "rejected": ONE_C_REJECTED,
+                                        "reassigned": [
+                                            {"responsible": "Петрова А.С.", "rows": 3, "first_line": 2, "given_to": "admin"},
+                                            {"responsible": "Смирнов Д.В.", "rows": 2, "first_line": 4, "given_to": "admin"}]}
 
     again = zvonar(store, "import", "clients", str(ONE_C), "--json", "--on-duplicate", "merge")
     assert again.returncode == 0, again.stderr
-    assert json.loads(again.stdout) == {"inserted": 0, "updated": 5, "duplicates": 0, "rejected": ONE_C_REJECTED}
+    assert json.loads(again.stdout) == {"inserted": 0, "updated": 5, "duplicates": 0, "rejected": ONE_C_REJECTED,
+                                        "reassigned": []}
 
 
 def test_human_summary_and_the_responsible_when_there_is_no_admin(store: dict[str, str], tmp_path: Path) -> None:
@@ -75,6 +80,7 @@ def test_human_summary_and_the_responsible_when_there_is_no_admin(store: dict[st
     assert done.stdout.splitlines() == [
         "1c_kontragenty_cp1251.csv: 5 new clients, 0 updated, 0 duplicates, 5 rows not imported",
         *(f"  line {r['line']}: {r['reason']}" for r in ONE_C_REJECTED),
+        "  responsible 'Смирнов Д.В.' (from line 4, 2 new clients) is no user you may assign to: given to petrova",
     ]
 
 

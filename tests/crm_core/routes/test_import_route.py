@@ -21,6 +21,8 @@ async def test_a_supervisor_imports_a_1c_export(api) -> None:
     assert (body["inserted"], body["updated"], body["duplicates"]) == (5, 0, 0)
     assert [r["line"] for r in body["rejected"]] == [5, 6, 7, 8, 12]
     assert body["rejected"][0] == {"line": 5, "reason": "phone '8 (916) 12' is not a valid number: too short"}
+    # «Смирнов Д.В.» is no user here: his rows are the importing supervisor's, and the answer says so.
+    assert body["reassigned"] == [{"responsible": "Смирнов Д.В.", "rows": 2, "first_line": 4, "given_to": "orlov"}]
 
     # The rows naming «Петрова А.С.» are hers, the rest the importing supervisor's, and he sees them all.
     listed = await (await http.get("/api/clients?limit=50")).json()
@@ -84,4 +86,4 @@ async def test_openapi_documents_the_upload(api) -> None:
     # An import sent again after its answer was lost is not imported twice.
     assert [p["name"] for p in op["parameters"] if p["in"] == "header"] == ["Idempotency-Key"]
     result = op["responses"]["200"]["content"]["application/json"]["schema"]
-    assert set(result["properties"]) == {"inserted", "updated", "duplicates", "rejected"}
+    assert set(result["properties"]) == {"inserted", "updated", "duplicates", "rejected", "reassigned"}
