@@ -10,7 +10,7 @@ outcome for the same file.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -253,6 +253,9 @@ class StoreView:
 
 NOT_ASSIGNABLE_KEPT = 1000
 OTHER_NAMES = "(other names)"
+# Clients this import made, remembered (id -> line) so a later batch's duplicate of one is
+# reported as a repeat of the file, not as something the base had; beyond this many, as the base.
+MADE_KEPT = 200_000
 
 
 @dataclass
@@ -266,6 +269,12 @@ class PlanContext:
     _responsible_cache: dict[str, int | None] = field(default_factory=dict)
     # Responsibles rows named that are no user the actor may assign to: text -> [first line, rows].
     not_assignable: dict[str, list[int]] = field(default_factory=dict)
+    made: dict[int, int] = field(default_factory=dict)  # client id -> the line that made it (MADE_KEPT at most)
+
+    def remember_made(self, unit: ClientUnit) -> None:
+        """A client this import wrote as new (see MADE_KEPT)."""
+        if unit.id is not None and len(self.made) < MADE_KEPT:
+            self.made[unit.id] = unit.first_line
 
     def responsible_for(self, text: str | None, line: int = 0) -> int:
         """The row's responsible if it names a user the actor may assign to, else the default (noted)."""
@@ -438,8 +447,21 @@ def _client_ref(match: Match) -> str:
     return f"{match.key} (client {client_id})"
 
 
-def settle(outcome: RowOutcome, on_duplicate: OnDuplicate) -> tuple[str, str | None]:
-    """After the write: ('inserted' | 'updated' | 'duplicate' | 'rejected', reason for the report)."""
+def _made_by_line(match: Match, made: Mapping[int, int]) -> int | None:
+    """The line of this file that made the matched client (None if the base had it before)."""
+    if not match.visible:
+        return None
+    if match.unit is not None and match.unit.is_new:
+        return match.unit.first_line
+    client_id = match.unit.id if match.unit is not None else match.client_id
+    return made.get(client_id) if client_id is not None else None
+
+
+def settle(outcome: RowOutcome, on_duplicate: OnDuplicate, made: Mapping[int, int] | None = None) -> tuple[str, str | None]:
+    """After the write: ('inserted' | 'updated' | 'duplicate' | 'rejected', reason for the report).
+
+    ``made``: clients this import made (id -> line), so a repeat of the file is named as one.
+    """
     unit = outcome.unit
     if outcome.kind == "rejected":
         if unit is None:
@@ -457,7 +479,15 @@ def settle(outcome: RowOutcome, on_duplicate: OnDuplicate) -> tuple[str, str | N
                       and m.unit.is_new), None)
     if unwritten is not None:
         return "rejected", f"duplicate of line {unwritten.first_line}, which was not written"
-    reason = "duplicate: already in the base: " + ", ".join(_client_ref(m) for m in outcome.matches)
+    lines = [_made_by_line(m, made or {}) for m in outcome.matches]
+    if all(line is not None for line in lines):
+        ordered = sorted(set(lines))  # type: ignore[type-var]
+        where = f"line {ordered[0]}" if len(ordered) == 1 else "lines " + ", ".join(map(str, ordered))
+        reason = f"duplicate of {where} of this file: " + ", ".join(_client_ref(m) for m in outcome.matches)
+    else:
+        reason = "duplicate: already in the base: " + ", ".join(
+            _client_ref(m) + ("" if line is None else f" made by line {line} of this file")
+            for m, line in zip(outcome.matches, lines))
     if on_duplicate == "merge" and len(outcome.matches) > 1:
         reason += "; these are different clients, merge by hand"
     return "duplicate", reason

@@ -209,9 +209,11 @@ async def _run(
                     await _write(conn, plan.units, writer)
                 settled: list[RejectedRow] = list(rejected)
                 for outcome in plan.outcomes:
-                    kind, reason = settle(outcome, ctx.on_duplicate)
+                    kind, reason = settle(outcome, ctx.on_duplicate, ctx.made)
                     if kind == "inserted":
                         summary.inserted += 1
+                        if outcome.unit is not None:
+                            ctx.remember_made(outcome.unit)
                     elif kind == "updated":
                         summary.updated += 1
                     else:

@@ -161,12 +161,26 @@ def test_report_mode_names_the_client_once_it_is_written():
     ctx = PlanContext(ADMIN, DIRECTORY, 1, "report")
     plan = plan_batch([draft(2, "ООО Альфа", ("+79161234567",)), draft(3, "Альфа", ("+79161234567",))], StoreView(), ctx)
     plan.units[0].id, plan.units[0].written = 41, True
+    # Line 2 made the client: line 3 repeats the file, it is nothing the base had before.
     assert [settle(o, "report") for o in plan.outcomes] == [
-        ("inserted", None), ("duplicate", "duplicate: already in the base: phone +79161234567 (client 41)")]
+        ("inserted", None), ("duplicate", "duplicate of line 2 of this file: phone +79161234567 (client 41)")]
     plan.units[0].written, plan.units[0].error = False, "the store refused it: no"
     assert [settle(o, "report") for o in plan.outcomes] == [
         ("rejected", "not written: the store refused it: no"),
         ("rejected", "duplicate of line 2, which was not written")]
+
+
+def test_a_later_batch_repeating_a_client_the_file_made_says_so():
+    # An earlier batch made client 41 from line 2 (the importer remembers it in ctx.made).
+    view = StoreView(phone_owner={"+79161234567": 41}, tax_owner={"7707083893": 7}, responsible_of={41: 1, 7: 1},
+                     clients={41: _existing(41, {"+79161234567"}), 7: _existing(7, set())})
+    ctx = PlanContext(ADMIN, DIRECTORY, 1, "report", made={41: 2})
+    plan = plan_batch([draft(1200, "Альфа", ("+79161234567",)),
+                       draft(1201, "Альфа и Бета", ("+79161234567",), "7707083893")], view, ctx)
+    assert [settle(o, "report", ctx.made) for o in plan.outcomes] == [
+        ("duplicate", "duplicate of line 2 of this file: phone +79161234567 (client 41)"),
+        ("duplicate", "duplicate: already in the base: tax id 7707083893 (client 7), "
+                      "phone +79161234567 (client 41) made by line 2 of this file")]
 
 
 def test_merge_fills_only_what_is_empty_and_adds_new_phones_and_contacts():

@@ -287,14 +287,17 @@ DUPLICATE_ROWS = [
 ]
 
 
-async def test_duplicates_in_report_mode_name_the_client(db: Database) -> None:
+@pytest.mark.parametrize("batch_rows", [None, 1], ids=["one batch", "a batch per row"])
+async def test_duplicates_in_report_mode_name_the_client(db: Database, batch_rows: int | None) -> None:
     w = await people(db)
     ids = await _seed(db, w)
-    summary = await import_clients(db, w.admin, csv_bytes(DUPLICATE_ROWS), "dups.csv", on_duplicate="report")
+    summary = await import_clients(db, w.admin, csv_bytes(DUPLICATE_ROWS), "dups.csv", on_duplicate="report",
+                                   batch_rows=batch_rows)
     vektor = (await clients_by_name(db))["ООО «Вектор»"].id
     assert summary.to_json() == {"reassigned": [], "inserted": 1, "updated": 0, "duplicates": 3, "rejected": [
         {"line": 2, "reason": f"duplicate: already in the base: tax id 7707083893 (client {ids['romashka']})"},
-        {"line": 4, "reason": f"duplicate: already in the base: phone +79167000002 (client {vektor})"},
+        # Line 3 made «Вектор»: line 4 repeats the file, it is not something the base already had.
+        {"line": 4, "reason": f"duplicate of line 3 of this file: phone +79167000002 (client {vektor})"},
         {"line": 5, "reason": f"duplicate: already in the base: phone +79161234567 (client {ids['romashka']})"},
     ]}
     romashka = (await clients_by_name(db))["ООО «Ромашка»"]
