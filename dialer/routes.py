@@ -59,6 +59,8 @@ class CampaignStatsOut(ResponseModel):
     answered: int = Field(description="human-answered calls (connected or abandoned)")
     abandoned: int
     abandon_rate: float = Field(description="abandoned / answered")
+    machines: int = Field(0, description="answering machines the dialplan's detection dropped (campaigns with "
+                                         "pacing.amd), neither answered nor abandoned")
     occupancy: float = Field(description="talk + wrap-up share of the agents' working time (free, talking or in "
                                          "wrap-up; a pause such as lunch is not counted) since this dialer took the "
                                          "campaign")

@@ -311,6 +311,7 @@ class CampaignLive:
         self.day = day
         self.day_dials, self.day_answered, self.day_abandoned = day_dials, day_answered, day_abandoned
         self.run_dials = self.run_answered = self.run_abandoned = 0
+        self.run_machines = 0  # answering machines the dialplan's AMD dropped
         self._w_dials, self._w_answered, self._w_abandoned = (_Window(window_seconds) for _ in range(3))
         self._busy_seconds = 0.0
         self._logged_seconds = 0.0
@@ -390,6 +391,7 @@ class CampaignLive:
             self._count_answer(call, t)
         else:
             call.machine = True
+            self.run_machines += 1
         # The pacing's answer time runs to the verdict: that is when a human reaches the queue.
         return Resolution(human, round(max(0.0, t - call.dialed_at), 3), machine=not human)
 
@@ -601,6 +603,7 @@ def stats_payload(info: CampaignInfo, live: CampaignLive, t: float, at: datetime
         "answered": live.run_answered,
         "abandoned": live.run_abandoned,
         "abandon_rate": rate(live.run_abandoned, live.run_answered),
+        "machines": live.run_machines,
         "occupancy": round(live.occupancy, 4),
         "agents": agents,
         "ringing": len(live.ringing),

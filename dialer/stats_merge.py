@@ -43,7 +43,7 @@ from dialer.runner_state import PHASES, CampaignLive, rate
 PART_TOPIC = "dialer.stats_part"
 STALE_SECONDS = 3.0
 
-_COUNTS = ("dials", "answered", "abandoned", "window_dials", "window_answered", "window_abandoned",
+_COUNTS = ("dials", "answered", "abandoned", "machines", "window_dials", "window_answered", "window_abandoned",
            "ringing", "waiting", "in_flight", "day_dials", "day_answered", "day_abandoned")
 
 
@@ -57,6 +57,7 @@ class StatsPart:
     dials: int = 0
     answered: int = 0
     abandoned: int = 0
+    machines: int = 0
     window_dials: int = 0
     window_answered: int = 0
     window_abandoned: int = 0
@@ -103,7 +104,7 @@ def part_of(live: CampaignLive, t: float, dialer: str, pbx: str) -> StatsPart:
     w_dials, w_answered, w_abandoned = live.window_counts(t)
     return StatsPart(
         campaign_id=live.campaign_id, dialer=dialer, pbx=pbx,
-        dials=live.run_dials, answered=live.run_answered, abandoned=live.run_abandoned,
+        dials=live.run_dials, answered=live.run_answered, abandoned=live.run_abandoned, machines=live.run_machines,
         window_dials=w_dials, window_answered=w_answered, window_abandoned=w_abandoned,
         ringing=len(live.ringing), waiting=live.waiting, in_flight=len(live.calls),
         day_dials=live.day_dials, day_answered=live.day_answered, day_abandoned=live.day_abandoned,
@@ -119,7 +120,7 @@ def publisher(parts: Iterable[StatsPart]) -> str | None:
 def merge(parts: Sequence[StatsPart]) -> dict[str, Any]:
     """The figures of ``campaign.stats`` that depend on the dialers' parts (the rest is the stored campaign's)."""
     parts = [p for p in parts if not p.left]
-    total = {name: sum(getattr(p, name) for p in parts) for name in ("dials", "answered", "abandoned",
+    total = {name: sum(getattr(p, name) for p in parts) for name in ("dials", "answered", "abandoned", "machines",
                                                                        "window_dials", "window_answered",
                                                                        "window_abandoned", "ringing", "waiting",
                                                                        "in_flight")}
@@ -139,6 +140,7 @@ def merge(parts: Sequence[StatsPart]) -> dict[str, Any]:
         "answered": total["answered"],
         "abandoned": total["abandoned"],
         "abandon_rate": rate(total["abandoned"], total["answered"]),
+        "machines": total["machines"],
         "occupancy": round(busy / logged, 4) if logged > 0 else 0.0,
         "agents": agents,
         "ringing": total["ringing"],

@@ -579,6 +579,7 @@ async def test_an_answering_machine_is_dropped_and_retried_and_a_person_reaches_
     assert calls.get(machine) == "machine", calls
     stats = rig.dialer.stats(setup.campaign_id)
     assert stats is not None and (stats["day_dials"], stats["day_answered"], stats["day_abandoned"]) == (2, 1, 0)
+    assert (stats["dials"], stats["answered"], stats["machines"]) == (2, 1, 1), "the supervisor sees the machine"
     snapshot = run.window.snapshot(0.0, agents=[("free", 1.0)])
     assert (snapshot.recent_dials, snapshot.recent_humans) == (2, 1), "the machine is a resolved dial, not a human"
     assert snapshot.abandon_after == 0.0, "after the verdict only an agent free at once takes the call"

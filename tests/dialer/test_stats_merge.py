@@ -49,18 +49,19 @@ def test_three_servers_merge_into_one_view_of_the_campaign() -> None:
              agents={"free": 2, "talk": 3, "wrap": 1, "paused": 1, "unavailable": 0}, busy_seconds=5400.0,
              logged_seconds=7200.0)
     # Server B, same Asterisk: the same 7 agents (one has just been rung), its own 2 calls, rebased later.
-    b = part(B, PBX, dials=25, answered=15, abandoned=1, window_dials=25, window_answered=15, window_abandoned=1,
+    b = part(B, PBX, dials=25, answered=15, abandoned=1, machines=4, window_dials=25, window_answered=15, window_abandoned=1,
              ringing=1, waiting=0, in_flight=2, day_dials=122, day_answered=63, day_abandoned=1,
              agents={"free": 1, "talk": 4, "wrap": 1, "paused": 1, "unavailable": 0}, busy_seconds=2700.0,
              logged_seconds=3500.0)
     # Server C, the branch office's Asterisk: 3 agents of its own, 1 call.
-    c = part(C, BRANCH_PBX, dials=10, answered=6, abandoned=0, window_dials=10, window_answered=6, ringing=0, waiting=0,
+    c = part(C, BRANCH_PBX, dials=10, answered=6, abandoned=0, machines=1, window_dials=10, window_answered=6, ringing=0, waiting=0,
              in_flight=1, day_dials=121, day_answered=65, day_abandoned=0,
              agents={"free": 1, "talk": 2, "wrap": 0, "paused": 0, "unavailable": 0}, busy_seconds=1800.0,
              logged_seconds=2400.0)
     merged = merge([c, b, a])
     assert (merged["dials"], merged["answered"], merged["abandoned"]) == (72, 42, 1)
     assert merged["abandon_rate"] == round(1 / 42, 4)
+    assert merged["machines"] == 5, "answering machines the dialplan dropped add up like dials"
     assert (merged["ringing"], merged["waiting"], merged["in_flight"]) == (2, 0, 6)
     assert (merged["window_dials"], merged["window_answered"], merged["window_abandoned"]) == (65, 39, 1)
     # The head office's agents once (A's view: the smallest owner id of that PBX), the branch's added.
@@ -117,7 +118,8 @@ def test_a_part_from_the_bus_is_checked() -> None:
     assert StatsPart.from_json(good) == part(A, PBX, dials=3, agents={"free": 1, "talk": 0, "wrap": 0, "paused": 0,
                                                                       "unavailable": 0})
     for bad in ({**good, "campaign_id": "7"}, {**good, "dialer": ""}, {**good, "dials": -1}, {**good, "in_flight": True},
-                {**good, "agents": {"free": "2"}}, {**good, "busy_seconds": "x"}, {"topic": "something else"}):
+                {**good, "agents": {"free": "2"}}, {**good, "busy_seconds": "x"}, {**good, "machines": -2},
+                {"topic": "something else"}):
         assert StatsPart.from_json(bad) is None, bad
 
 
