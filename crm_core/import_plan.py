@@ -276,7 +276,7 @@ class PlanContext:
         if unit.id is not None and len(self.made) < MADE_KEPT:
             self.made[unit.id] = unit.first_line
 
-    def responsible_for(self, text: str | None, line: int = 0) -> int:
+    def responsible_for(self, text: str | None, line: int) -> int:
         """The row's responsible if it names a user the actor may assign to, else the default (noted)."""
         if not text or not text.strip():
             return self.default_responsible_id

@@ -150,7 +150,7 @@ async def import_clients(
     summary = ImportSummary(fast_path=fast)
     with fewer_collections() if fast else nullcontext():
         seen = await _run(db, ctx, batches, writer, summary, on_drafts)
-    given_to = users.by_id[ctx.default_responsible_id].login if ctx.default_responsible_id in users.by_id else actor.login
+    given_to = users.by_id[ctx.default_responsible_id].login  # _default_responsible chose it from users
     summary.reassigned = [Reassigned(text[:255], rows, line, given_to)
                           for text, (line, rows) in sorted(ctx.not_assignable.items(), key=lambda item: item[1][0])]
     if opened.stream_error is not None:

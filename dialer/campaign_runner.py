@@ -744,7 +744,7 @@ class Dialer:
             call = LiveCall(action_id=action_id, campaign_id=info.id, lead_id=lead.id, attempt_id=attempt_id,
                             client_id=lead.client_id, phone=lead.phone, attempts=lead.attempts + 1, mode=mode,
                             dialed_at=self._now(), agent_id=agent_id,
-                            amd=mode != "preview" and "ZVONAR_AMD=1" in action.get("Variable", ()))
+                            amd="ZVONAR_AMD=1" in action.get("Variable", ()))  # what the dialplan was asked for
             run.live.dialed(call)
         if mode != "preview":
             run.window.dial_placed()

@@ -129,10 +129,13 @@ def test_who_may_be_made_responsible():
 
 def test_a_row_names_its_responsible_or_gets_the_default():
     ctx = PlanContext(SUPERVISOR, DIRECTORY, default_responsible_id=5, on_duplicate="report")
-    assert ctx.responsible_for("Петрова А.С.") == 2
-    assert ctx.responsible_for("Олена Коваль") == 5  # another team: the supervisor may not assign to her
-    assert ctx.responsible_for("Кто-то Неизвестный") == 5
-    assert ctx.responsible_for(None) == 5
+    assert ctx.responsible_for("Петрова А.С.", 2) == 2
+    assert ctx.responsible_for("Олена Коваль", 3) == 5  # another team: the supervisor may not assign to her
+    assert ctx.responsible_for("Кто-то Неизвестный", 4) == 5
+    assert ctx.responsible_for("Олена Коваль", 6) == 5
+    assert ctx.responsible_for(None, 7) == 5
+    # The names given to the default are noted: first line, rows.
+    assert ctx.not_assignable == {"Олена Коваль": [3, 2], "Кто-то Неизвестный": [4, 1]}
 
 
 # --- the plan ------------------------------------------------------------------------------
