@@ -68,18 +68,20 @@ async def agent_phones(db: Database, user_ids: Iterable[int]) -> list[AgentPhone
     return [AgentPhone(uid, endpoint, name) for uid, endpoint, name in rows if endpoint]
 
 
-async def day_counts(db: Database, campaign_id: int, since: datetime) -> tuple[int, int, int]:
-    """(dials, human answers, abandons) of the campaign's attempts started since ``since`` (skipped cards are no dials,
-    nor calls the operator's own phone missed)."""
+async def day_counts(db: Database, campaign_id: int, since: datetime) -> tuple[int, int, int, int]:
+    """(dials, human answers, abandons, answering machines) of the campaign's attempts started since ``since``
+    (skipped cards are no dials, nor calls the operator's own phone missed)."""
     human = case((Attempt.outcome.in_(("answered", "abandoned")), 1), else_=0)
     abandoned = case((Attempt.outcome == "abandoned", 1), else_=0)
+    machine = case((Attempt.outcome == "machine", 1), else_=0)
     async with db.reading() as s:
         row = (await s.execute(
-            select(func.count(Attempt.id), func.coalesce(func.sum(human), 0), func.coalesce(func.sum(abandoned), 0))
+            select(func.count(Attempt.id), func.coalesce(func.sum(human), 0), func.coalesce(func.sum(abandoned), 0),
+                   func.coalesce(func.sum(machine), 0))
             .where(Attempt.campaign_id == campaign_id, Attempt.started_at >= since,
                    func.coalesce(Attempt.outcome, "").not_in(NOT_DIALS))
         )).one()
-    return int(row[0]), int(row[1]), int(row[2])
+    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
 
 async def recent_attempts(db: Database, campaign_id: int, since: datetime) -> list[tuple[datetime, datetime | None, str | None]]:

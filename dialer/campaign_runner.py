@@ -387,9 +387,9 @@ class Dialer:
     async def _start_run(self, info: CampaignInfo) -> None:
         now = utcnow()
         day, since = day_start(now, self.config.day_timezone)
-        dials, answered, abandoned = await reads.day_counts(self.db, info.id, since)
+        dials, answered, abandoned, machines = await reads.day_counts(self.db, info.id, since)
         live = CampaignLive(info.id, day, self.config.window_seconds, day_dials=dials, day_answered=answered,
-                            day_abandoned=abandoned)
+                            day_abandoned=abandoned, day_machines=machines)
         # The last half hour's figures too, on this runner's clock: a restart must not zero the wallboard's window.
         t = self._now()
         for started, answered_at, outcome in await reads.recent_attempts(

@@ -104,7 +104,7 @@ class CampaignStats:
         live = run.live
 
         def version() -> tuple[int, ...]:
-            return run.writing, run.written, live.run_dials, live.run_answered, live.run_abandoned
+            return run.writing, run.written, live.run_dials, live.run_answered, live.run_abandoned, live.run_machines
 
         before = version()
         day, midnight = day_start(utcnow(), self.day_timezone)

@@ -72,6 +72,8 @@ class CampaignStatsOut(ResponseModel):
     day_answered: int
     day_abandoned: int
     day_abandon_rate: float
+    day_machines: int = Field(0, description="answering machines dropped today, by every dialer (from the store and the "
+                                             "calls still up)")
     window_dials: int = 0
     window_answered: int = 0
     window_abandoned: int = 0
@@ -91,13 +93,13 @@ async def campaign_stats(req: ApiRequest) -> CampaignStatsOut:
         return CampaignStatsOut.model_validate({**live, "state": view.state, "live": True})
     info = CampaignInfo.of(view)
     now = utcnow()
-    dials, answered, abandoned = await day_counts(req.db, view.id, day_start(now, _day_zone(req, dialer))[1])
+    dials, answered, abandoned, machines = await day_counts(req.db, view.id, day_start(now, _day_zone(req, dialer))[1])
     return CampaignStatsOut(
         campaign_id=info.id, team_id=info.team_id, name=info.name, state=info.state, mode=info.mode, at=now.isoformat(),
         live=False, dials=0, answered=0, abandoned=0, abandon_rate=0.0, occupancy=0.0,
         agents=AgentsByStateOut(**dict.fromkeys(PHASES, 0)), ringing=0, waiting=0, in_flight=0,
         day_dials=dials, day_answered=answered, day_abandoned=abandoned, day_abandon_rate=rate(abandoned, answered),
-        abandon_cap=info.abandon_cap,
+        day_machines=machines, abandon_cap=info.abandon_cap,
     )
 
 

@@ -301,7 +301,7 @@ class CampaignLive:
     """The live figures of one campaign in this runner: calls in flight, counts, occupancy."""
 
     def __init__(self, campaign_id: int, day: date, window_seconds: float = 1800.0, *,
-                 day_dials: int = 0, day_answered: int = 0, day_abandoned: int = 0) -> None:
+                 day_dials: int = 0, day_answered: int = 0, day_abandoned: int = 0, day_machines: int = 0) -> None:
         self.campaign_id = campaign_id
         self.calls: dict[str, LiveCall] = {}
         self._by_linkedid: dict[str, str] = {}
@@ -310,6 +310,7 @@ class CampaignLive:
         self._verdict_linkedids: dict[str, tuple[float, bool]] = {}
         self.day = day
         self.day_dials, self.day_answered, self.day_abandoned = day_dials, day_answered, day_abandoned
+        self.day_machines = day_machines
         self.run_dials = self.run_answered = self.run_abandoned = 0
         self.run_machines = 0  # answering machines the dialplan's AMD dropped
         self._w_dials, self._w_answered, self._w_abandoned = (_Window(window_seconds) for _ in range(3))
@@ -392,6 +393,7 @@ class CampaignLive:
         else:
             call.machine = True
             self.run_machines += 1
+            self.day_machines += self._today(call)
         # The pacing's answer time runs to the verdict: that is when a human reaches the queue.
         return Resolution(human, round(max(0.0, t - call.dialed_at), 3), machine=not human)
 
@@ -516,7 +518,7 @@ class CampaignLive:
         """A new calendar day starts the day_* figures from zero."""
         if day != self.day:
             self.day = day
-            self.day_dials = self.day_answered = self.day_abandoned = 0
+            self.day_dials = self.day_answered = self.day_abandoned = self.day_machines = 0
 
     @property
     def ringing(self) -> list[LiveCall]:
@@ -545,7 +547,7 @@ class CampaignLive:
         """Agent-seconds free, in talk or in wrap-up since then (occupancy's denominator)."""
         return self._logged_seconds
 
-    def rebase_day(self, dials: int, answered: int, abandoned: int) -> None:
+    def rebase_day(self, dials: int, answered: int, abandoned: int, machines: int) -> None:
         """The day's figures from the store's counts (every dialer's attempts), plus what of ours it has not yet.
 
         An attempt is in the store from before its Originate, but its answer or abandon only
@@ -555,6 +557,7 @@ class CampaignLive:
         today = [c for c in self.calls.values() if self._today(c)]
         self.day_answered = answered + sum(1 for c in today if c.answered_at is not None)
         self.day_abandoned = abandoned + sum(1 for c in today if c.abandoned)
+        self.day_machines = machines + sum(1 for c in today if c.machine)
 
     def window_counts(self, t: float) -> tuple[int, int, int]:
         """(dials, human-answered, abandoned) over the rolling window ending at ``t``."""
@@ -614,6 +617,7 @@ def stats_payload(info: CampaignInfo, live: CampaignLive, t: float, at: datetime
         "day_answered": live.day_answered,
         "day_abandoned": live.day_abandoned,
         "day_abandon_rate": rate(live.day_abandoned, live.day_answered),
+        "day_machines": live.day_machines,
         # The rolling window the pacing also watches.
         "window_dials": w_dials,
         "window_answered": w_answered,

@@ -44,7 +44,7 @@ PART_TOPIC = "dialer.stats_part"
 STALE_SECONDS = 3.0
 
 _COUNTS = ("dials", "answered", "abandoned", "machines", "window_dials", "window_answered", "window_abandoned",
-           "ringing", "waiting", "in_flight", "day_dials", "day_answered", "day_abandoned")
+           "ringing", "waiting", "in_flight", "day_dials", "day_answered", "day_abandoned", "day_machines")
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,7 @@ class StatsPart:
     day_dials: int = 0
     day_answered: int = 0
     day_abandoned: int = 0
+    day_machines: int = 0
     agents: Mapping[str, int] = field(default_factory=lambda: dict.fromkeys(PHASES, 0))
     busy_seconds: float = 0.0
     logged_seconds: float = 0.0
@@ -108,6 +109,7 @@ def part_of(live: CampaignLive, t: float, dialer: str, pbx: str) -> StatsPart:
         window_dials=w_dials, window_answered=w_answered, window_abandoned=w_abandoned,
         ringing=len(live.ringing), waiting=live.waiting, in_flight=len(live.calls),
         day_dials=live.day_dials, day_answered=live.day_answered, day_abandoned=live.day_abandoned,
+        day_machines=live.day_machines,
         agents=dict(live.agents), busy_seconds=live.busy_seconds, logged_seconds=live.logged_seconds,
     )
 
@@ -125,7 +127,7 @@ def merge(parts: Sequence[StatsPart]) -> dict[str, Any]:
                                                                        "window_abandoned", "ringing", "waiting",
                                                                        "in_flight")}
     day = {name: max((getattr(p, name) for p in parts), default=0) for name in ("day_dials", "day_answered",
-                                                                                "day_abandoned")}
+                                                                                "day_abandoned", "day_machines")}
     per_pbx: dict[str, StatsPart] = {}
     for p in sorted(parts, key=lambda p: p.dialer):
         per_pbx.setdefault(p.pbx, p)
@@ -150,6 +152,7 @@ def merge(parts: Sequence[StatsPart]) -> dict[str, Any]:
         "day_answered": day["day_answered"],
         "day_abandoned": day["day_abandoned"],
         "day_abandon_rate": rate(day["day_abandoned"], day["day_answered"]),
+        "day_machines": day["day_machines"],
         "window_dials": total["window_dials"],
         "window_answered": total["window_answered"],
         "window_abandoned": total["window_abandoned"],

@@ -197,7 +197,9 @@ class CampaignsScreen(DeskScreenBase):
               "abandoned {abandoned}").format(
                 cap=percent(pacing.get("abandon_cap")), lines=pacing.get("lines_per_agent", "—"),
                 dials=stats.get("day_dials", 0), answered=stats.get("day_answered", 0),
-                abandoned=stats.get("day_abandoned", 0)),
+                abandoned=stats.get("day_abandoned", 0))
+            + (", " + _("answering machines dropped {machines}").format(machines=stats.get("day_machines", 0))
+               if pacing.get("amd") or stats.get("day_machines") else ""),
             _("Operators: {names}").format(names=agents),
             _("Leads: {leads}").format(leads=leads_text(campaign.get("lead_counts"))),
         ]

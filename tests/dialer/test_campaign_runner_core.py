@@ -207,6 +207,7 @@ def test_with_amd_a_picked_up_call_waits_for_the_dialplans_verdict() -> None:
     machine = live.originate_response("zv-m", True, 110.0, linkedid="L9")
     assert machine is not None and machine.machine and not machine.human and machine.seconds == 13.0
     assert not live.ringing and live.waiting == 1 and live.run_answered == 1, "a machine is no human answer"
+    assert (live.run_machines, live.day_machines, live.day_answered) == (1, 1, 1), "counted for the run and the day"
     result = live.ended("zv-m", {"outcome": "abandoned", "call_id": "L9"}, 113.5)
     assert result is not None and result.outcome == "machine" and result.ring_seconds == 10.0, "rang until picked up"
     assert (live.run_answered, live.run_abandoned) == (1, 0)

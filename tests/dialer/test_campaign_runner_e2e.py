@@ -25,6 +25,7 @@ from crm_core.models import Attempt, Call
 from crm_core.services import campaign_dialers
 from crm_core.services import campaigns as campaigns_service
 from crm_core.services import dnc as dnc_service
+from dialer import campaign_reads
 from dialer.campaign_runner import Dialer
 from dialer.runner_config import DialerConfig
 from dialer.runner_state import day_start
@@ -580,6 +581,9 @@ async def test_an_answering_machine_is_dropped_and_retried_and_a_person_reaches_
     stats = rig.dialer.stats(setup.campaign_id)
     assert stats is not None and (stats["day_dials"], stats["day_answered"], stats["day_abandoned"]) == (2, 1, 0)
     assert (stats["dials"], stats["answered"], stats["machines"]) == (2, 1, 1), "the supervisor sees the machine"
+    assert stats["day_machines"] == 1, "and the day's count of them"
+    since = utcnow() - timedelta(hours=1)
+    assert await campaign_reads.day_counts(db, setup.campaign_id, since) == (2, 1, 0, 1), "as a restarted dialer reads it"
     snapshot = run.window.snapshot(0.0, agents=[("free", 1.0)])
     assert (snapshot.recent_dials, snapshot.recent_humans) == (2, 1), "the machine is a resolved dial, not a human"
     assert snapshot.abandon_after == 0.0, "after the verdict only an agent free at once takes the call"

@@ -239,7 +239,7 @@ async def test_a_card_whose_operator_does_not_pick_up_their_phone_spends_none_of
         stats = await (await desk.http["smirnova"].get(f"{base}/stats")).json()
         assert (stats["day_dials"], stats["dials"]) == (0, 0), "no dial in the supervisor's figures either"
         since = utcnow() - timedelta(hours=1)
-        assert await campaign_reads.day_counts(desk.db, desk.campaign_id, since) == (0, 0, 0), "nor after a restart"
+        assert await campaign_reads.day_counts(desk.db, desk.campaign_id, since) == (0, 0, 0, 0), "nor after a restart"
     finally:
         await away.close()
 
@@ -302,6 +302,8 @@ async def test_the_day_figures_follow_the_deployments_day_where_no_dialer_runs(d
         lead = (await s.execute(select(Lead).where(Lead.campaign_id == campaign.id))).scalar_one()
         s.add(Attempt(campaign_id=campaign.id, lead_id=lead.id, action_id="zv-day-1", phone_e164=lead.phone_e164,
                       mode="progressive", started_at=at, ended_at=at + timedelta(seconds=40), outcome="answered"))
+        s.add(Attempt(campaign_id=campaign.id, lead_id=lead.id, action_id="zv-day-2", phone_e164=lead.phone_e164,
+                      mode="progressive", started_at=at, ended_at=at + timedelta(seconds=14), outcome="machine"))
     server = TestServer(init_app(settings, db=db, bus=InProcessBus()))
     await server.start_server()
     http = TestClient(server)
@@ -314,4 +316,5 @@ async def test_the_day_figures_follow_the_deployments_day_where_no_dialer_runs(d
         await http.close()
         await server.close()
     assert stats["live"] is False
-    assert stats["day_dials"] == (1 if at >= vladivostok else 0)
+    today = at >= vladivostok
+    assert (stats["day_dials"], stats["day_answered"], stats["day_machines"]) == ((2, 1, 1) if today else (0, 0, 0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timezone
 
 from dialer.runner_state import CampaignInfo, CampaignLive, LiveCall, stats_payload
@@ -45,17 +46,17 @@ def test_three_servers_merge_into_one_view_of_the_campaign() -> None:
     """Calls and dials add up; agents and occupancy count once per PBX; the day is the most recent store count."""
     # Server A: 3 operators' calls up, its part of the day rebased on the store a moment ago.
     a = part(A, PBX, dials=37, answered=21, abandoned=0, window_dials=30, window_answered=18, ringing=1, waiting=0,
-             in_flight=3, day_dials=120, day_answered=64, day_abandoned=0,
+             in_flight=3, day_dials=120, day_answered=64, day_abandoned=0, day_machines=9,
              agents={"free": 2, "talk": 3, "wrap": 1, "paused": 1, "unavailable": 0}, busy_seconds=5400.0,
              logged_seconds=7200.0)
     # Server B, same Asterisk: the same 7 agents (one has just been rung), its own 2 calls, rebased later.
     b = part(B, PBX, dials=25, answered=15, abandoned=1, machines=4, window_dials=25, window_answered=15, window_abandoned=1,
-             ringing=1, waiting=0, in_flight=2, day_dials=122, day_answered=63, day_abandoned=1,
+             ringing=1, waiting=0, in_flight=2, day_dials=122, day_answered=63, day_abandoned=1, day_machines=11,
              agents={"free": 1, "talk": 4, "wrap": 1, "paused": 1, "unavailable": 0}, busy_seconds=2700.0,
              logged_seconds=3500.0)
     # Server C, the branch office's Asterisk: 3 agents of its own, 1 call.
     c = part(C, BRANCH_PBX, dials=10, answered=6, abandoned=0, machines=1, window_dials=10, window_answered=6, ringing=0, waiting=0,
-             in_flight=1, day_dials=121, day_answered=65, day_abandoned=0,
+             in_flight=1, day_dials=121, day_answered=65, day_abandoned=0, day_machines=10,
              agents={"free": 1, "talk": 2, "wrap": 0, "paused": 0, "unavailable": 0}, busy_seconds=1800.0,
              logged_seconds=2400.0)
     merged = merge([c, b, a])
@@ -70,6 +71,7 @@ def test_three_servers_merge_into_one_view_of_the_campaign() -> None:
     # Each day figure is the whole campaign's up to its dialer's last rebase: the largest is the latest.
     assert (merged["day_dials"], merged["day_answered"], merged["day_abandoned"]) == (122, 65, 1)
     assert merged["day_abandon_rate"] == round(1 / 65, 4)
+    assert merged["day_machines"] == 11
     assert merge([a, b, c]) == merged, "whatever order the parts come in"
     assert publisher([c, b, a]) == A
 
@@ -129,6 +131,9 @@ def test_the_day_rebased_on_the_store_keeps_our_answers_not_yet_written() -> Non
     for i in range(3):
         live.dialed(call(f"zv-{i}", i, float(i)))
     live.connected("zv-0", 5.0)  # talking: counted here, not yet in the store
-    live.rebase_day(19, 9, 1)  # the other servers' dials are in the store too
-    assert (live.day_dials, live.day_answered, live.day_abandoned) == (19, 10, 1)
-    assert (live.run_dials, live.run_answered) == (3, 1), "the run's own figures stay"
+    live.dialed(replace(call("zv-m", 3, 3.0), mode="predictive", amd=True))
+    live.originate_response("zv-m", True, 8.0, linkedid="L3")
+    live.amd_verdict(11.0, False, linkedid="L3")  # a machine, its call not yet hung up, so not yet in the store
+    live.rebase_day(19, 9, 1, 4)  # the other servers' dials are in the store too
+    assert (live.day_dials, live.day_answered, live.day_abandoned, live.day_machines) == (19, 10, 1, 5)
+    assert (live.run_dials, live.run_answered, live.run_machines) == (4, 1, 1), "the run's own figures stay"

@@ -78,6 +78,7 @@ async def test_create_launch_watch_pause_stop(zvonar: Zvonar, tmp_path: Path) ->
         assert campaign["hours"]["days"] == [1, 2, 3, 4, 5, 6, 7] and campaign["retry_rules"]["max_attempts"] == 3
         assert campaign["pacing"]["abandon_cap"] == 0.025 and campaign["pacing"]["amd"] is True
         assert "Весенний обзвон" in _text(screen, "#cmp-detail")
+        assert "брошено 0, сброшено автоответчиков 0" in _text(screen, "#cmp-detail"), "AMD's drops are shown"
 
         # Launching with no leads: refused, and the server's reason is on the screen.
         await pilot.press("f5")
