@@ -226,6 +226,7 @@ def _whole(value: Any, name: str, low: int, high: int) -> int:
 # --- pacing limits ----------------------------------------------------------------------------
 
 MAX_ABANDON_CAP = 0.03  # FTC 16 CFR 310.4(b)(4)(i) and Ofcom: 3 % of live answered calls
+MAX_AMD_MISREAD_SHARE = 0.5  # more than half of the "machines" misread people: AMD would be worse than a coin
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,10 @@ class PacingLimits:
     # and retried, never handed to an agent nor counted as an abandon. Off by default: it
     # costs every human ~2 s of analysis and misreads some humans as machines.
     amd: bool = False
+    # FTC and Ofcom count a person AMD took for a machine as an abandoned call, and Ofcom
+    # asks for a reasoned estimate of them in the rate: this share of the machines dropped
+    # is counted as answered and abandoned wherever the day's rate is held or shown.
+    amd_misread_share: float = 0.0
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None, base: PacingLimits | None = None) -> PacingLimits:
@@ -267,6 +272,11 @@ class PacingLimits:
             if not isinstance(data["amd"], bool):
                 raise InvalidInput("pacing.amd must be true or false")
             values["amd"] = data["amd"]
+        if "amd_misread_share" in data:
+            share = data["amd_misread_share"]
+            if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= MAX_AMD_MISREAD_SHARE:
+                raise InvalidInput(f"pacing.amd_misread_share must be a share from 0 to {MAX_AMD_MISREAD_SHARE}")
+            values["amd_misread_share"] = float(share)
         return replace(current, **values)
 
     def to_json(self) -> dict[str, Any]:

@@ -397,8 +397,10 @@ class Dialer:
             human = outcome in ("answered", "abandoned")
             live.recall(t - (now - started).total_seconds(),
                         t - (now - (answered_at or started)).total_seconds() if human else None, outcome == "abandoned")
-        window = PacingWindow(cap=info.abandon_cap, lines_per_agent=info.lines_per_agent, abandon_after=abandon_after(info))
+        window = PacingWindow(cap=info.abandon_cap, lines_per_agent=info.lines_per_agent, abandon_after=abandon_after(info),
+                              amd_misread_share=info.amd_misread_share)
         window.day_dials, window.day_answered, window.day_abandoned = dials, answered, abandoned
+        window.day_machines = machines
         run = CampaignRun(info, live, window)
         run.taken_at = self._now()
         run.unannounced.append((None, info.state, self._now()))
@@ -417,6 +419,7 @@ class Dialer:
             run.set_rules(info)
         run.window.cap, run.window.lines_per_agent = info.abandon_cap, info.lines_per_agent
         run.window.abandon_after = abandon_after(info)
+        run.window.amd_misread_share = info.amd_misread_share
         if info.queue != previous.queue:
             # Its operators join the new queue when it runs again; they leave the old one once
             # the calls placed into it have ended (a client answering there must find them).
@@ -562,7 +565,7 @@ class Dialer:
         day, midnight = day_start(now, self.config.day_timezone)
         if day != run.live.day:
             # The cap is held per day: a new day's abandons start from zero (the estimates carry on).
-            run.window.day_dials = run.window.day_answered = run.window.day_abandoned = 0
+            run.window.day_dials = run.window.day_answered = run.window.day_abandoned = run.window.day_machines = 0
         run.live.roll_day(day)
         mine = agents_in_queue(self.agents_seen(), run.info.queue)
         run.live.observe_agents(agents_by_phase(mine), t)

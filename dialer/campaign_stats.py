@@ -92,7 +92,7 @@ class CampaignStats:
 
     def _payload(self, run: CampaignRun, parts: list[StatsPart], t: float) -> dict[str, Any]:
         payload = stats_payload(run.info, run.live, t, utcnow())
-        payload.update(merge(parts))  # with this dialer's part alone, the same figures
+        payload.update(merge(parts, run.info.amd_misread_share))  # with this dialer's part alone, the same figures
         return payload
 
     async def _rebase_day(self, run: CampaignRun) -> None:

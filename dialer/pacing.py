@@ -89,8 +89,8 @@ class PacingStats:
     ringing: tuple[float, ...] = ()
     waiting: tuple[float, ...] = ()
     day_dials: int = 0  # calls placed today
-    day_answered: int = 0  # of which answered by a human (connected or abandoned)
-    day_abandoned: int = 0  # human-answered calls no agent took within abandon_after
+    day_answered: int = 0  # of which answered by a human (connected or abandoned; with people AMD misread)
+    day_abandoned: int = 0  # human-answered calls no agent took within abandon_after (and people AMD misread)
     window_answered: int = 0  # human answers in the rolling window (the last N of them)
     window_abandoned: int = 0  # abandons among them
     recent_dials: int = 0  # resolved dials in the outcome window (the last N resolved)

@@ -24,7 +24,17 @@ from dialer.pacing import Estimate, PacingStats
 # Outcomes of a dial, as the call tracker reports them. Only "human" is a live answer;
 # a machine that is detected and dropped is not one (and never an abandon).
 HUMAN = "human"
-OUTCOMES = (HUMAN, "busy", "no_answer", "congestion", "machine", "failed")
+MACHINE = "machine"
+OUTCOMES = (HUMAN, "busy", "no_answer", "congestion", MACHINE, "failed")
+
+
+def amd_misread(machines: int, share: float) -> int:
+    """People estimated among ``machines`` AMD dropped: ``share`` of them, rounded half up.
+
+    FTC and Ofcom count such a person as an abandoned call; the day's rate is held and
+    shown with them added to the answers and the abandons.
+    """
+    return math.floor(machines * share + 0.5) if share > 0 else 0
 
 
 class _RollingMoments:
@@ -67,8 +77,10 @@ class PacingWindow:
     dialing to the answer, busy, congestion, machine detection or ring timeout);
     ``abandoned()`` when an answered human gets no agent in time; ``talk_ended(seconds)``
     and ``wrap_ended(seconds)`` when an agent ends a talk or a wrap-up. ``cap``,
-    ``lines_per_agent`` and ``abandon_after`` are the campaign's limits, and may be changed
-    between snapshots.
+    ``lines_per_agent``, ``abandon_after`` and ``amd_misread_share`` are the campaign's
+    limits, and may be changed between snapshots; the snapshot's day figures count the
+    people estimated among the dropped machines (:func:`amd_misread`) as answered and
+    abandoned.
     """
 
     def __init__(
@@ -79,6 +91,7 @@ class PacingWindow:
         outcome_window: int = 2000,
         duration_window: int = 400,
         rate_window: int = 2000,
+        amd_misread_share: float = 0.0,
     ) -> None:
         for name, value in (("outcome_window", outcome_window), ("duration_window", duration_window),
                             ("rate_window", rate_window)):
@@ -87,8 +100,10 @@ class PacingWindow:
         self.cap = cap
         self.lines_per_agent = lines_per_agent
         self.abandon_after = abandon_after
+        self.amd_misread_share = amd_misread_share
         self.rate_window = rate_window
         self.day_dials = self.day_answered = self.day_abandoned = 0
+        self.day_machines = 0  # answering machines dropped today
         self._outcomes: deque[tuple[bool, float]] = deque()  # (human?, seconds to resolve), oldest first
         self._outcome_window = outcome_window
         self._humans = 0
@@ -124,6 +139,7 @@ class PacingWindow:
         else:
             bisect.insort(self._non_human, seconds)
             self._failure_cache = None
+            self.day_machines += outcome == MACHINE
         if human:
             self.day_answered += 1
             self._answer.add(seconds)
@@ -165,14 +181,15 @@ class PacingWindow:
         """
         if self._failure_cache is None:
             self._failure_cache = tuple(self._non_human)
+        misread = amd_misread(self.day_machines, self.amd_misread_share)
         return PacingStats(
             time=now,
             agents=tuple(agents),
             ringing=tuple(ringing),
             waiting=tuple(waiting),
             day_dials=self.day_dials,
-            day_answered=self.day_answered,
-            day_abandoned=self.day_abandoned,
+            day_answered=self.day_answered + misread,
+            day_abandoned=self.day_abandoned + misread,
             window_answered=self._window_answered,
             window_abandoned=self._window_abandoned,
             recent_dials=len(self._outcomes),

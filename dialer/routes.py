@@ -14,6 +14,7 @@ from aiohttp import web
 from pydantic import Field, StrictBool
 
 from crm_core.api import ApiModel, ApiRequest, ApiRoutes, ResponseModel
+from crm_core.campaign_settings import MAX_ABANDON_CAP, MAX_AMD_MISREAD_SHARE
 from crm_core.models import utcnow
 from crm_core.services import campaigns as campaigns_service
 from crm_core.services import leads as leads_service
@@ -21,7 +22,7 @@ from dialer import preview
 from dialer.campaign_reads import day_counts
 from dialer.campaign_runner import Dialer
 from dialer.heard_stats import HeardStats
-from dialer.runner_state import PHASES, CampaignInfo, day_start, rate
+from dialer.runner_state import PHASES, CampaignInfo, day_rate_figures, day_start
 
 routes = ApiRoutes("dialer")
 
@@ -71,9 +72,12 @@ class CampaignStatsOut(ResponseModel):
     day_dials: int
     day_answered: int
     day_abandoned: int
-    day_abandon_rate: float
+    day_abandon_rate: float = Field(description="the rate the cap is held against: (day_abandoned + day_amd_misread) / "
+                                                "(day_answered + day_amd_misread)")
     day_machines: int = Field(0, description="answering machines dropped today, by every dialer (from the store and the "
                                              "calls still up)")
+    day_amd_misread: int = Field(0, description="people estimated among them (pacing.amd_misread_share), counted as "
+                                                "abandoned in day_abandon_rate")
     window_dials: int = 0
     window_answered: int = 0
     window_abandoned: int = 0
@@ -98,8 +102,8 @@ async def campaign_stats(req: ApiRequest) -> CampaignStatsOut:
         campaign_id=info.id, team_id=info.team_id, name=info.name, state=info.state, mode=info.mode, at=now.isoformat(),
         live=False, dials=0, answered=0, abandoned=0, abandon_rate=0.0, occupancy=0.0,
         agents=AgentsByStateOut(**dict.fromkeys(PHASES, 0)), ringing=0, waiting=0, in_flight=0,
-        day_dials=dials, day_answered=answered, day_abandoned=abandoned, day_abandon_rate=rate(abandoned, answered),
-        day_machines=machines, abandon_cap=info.abandon_cap,
+        day_dials=dials, day_answered=answered, day_abandoned=abandoned,
+        **day_rate_figures(answered, abandoned, machines, info.amd_misread_share), abandon_cap=info.abandon_cap,
     )
 
 
@@ -218,11 +222,14 @@ async def set_disposition(req: ApiRequest) -> LeadOut:
 
 
 class PacingBody(ApiModel):
-    abandon_cap: float | None = Field(None, gt=0, le=0.03, description="abandons / human-answered allowed (at most 3 %)")
+    abandon_cap: float | None = Field(None, gt=0, le=MAX_ABANDON_CAP, description="abandons / human-answered allowed (at most 3 %)")
     lines_per_agent: int | None = Field(None, ge=1, le=3)
     ring_timeout: int | None = Field(None, ge=10, le=60, description="seconds a client's phone may ring")
     max_lines: int | None = Field(None, ge=1, le=1000, description="trunk lines the campaign may hold; null: no limit")
     amd: StrictBool | None = Field(None, description="detect answering machines and drop them before the queue")
+    amd_misread_share: float | None = Field(None, ge=0, le=MAX_AMD_MISREAD_SHARE,
+                                            description="estimated share of the dropped machines that were people: "
+                                                        "counted as abandoned calls in the day's rate")
 
 
 class PacingOut(ResponseModel):
@@ -232,6 +239,7 @@ class PacingOut(ResponseModel):
     ring_timeout: int
     max_lines: int | None
     amd: bool = False
+    amd_misread_share: float = 0.0
 
 
 @routes.patch("/api/campaigns/{campaign_id}/pacing", body=PacingBody, response=PacingOut)
@@ -239,7 +247,7 @@ async def patch_pacing(req: ApiRequest) -> PacingOut:
     """Change the pacing limits of a campaign, live (only the fields given; max_lines null removes the limit)."""
     body: PacingBody = req.body
     patch = body.model_dump(exclude_unset=True)
-    for name in ("abandon_cap", "lines_per_agent", "ring_timeout", "amd"):
+    for name in ("abandon_cap", "lines_per_agent", "ring_timeout", "amd", "amd_misread_share"):
         if name in patch and patch[name] is None:
             del patch[name]
     view = await campaigns_service.update_pacing(req.db, req.user, req.path_int("campaign_id"), patch)

@@ -20,6 +20,8 @@ from datetime import date, datetime, time, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dialer.pacing_window import amd_misread
+
 
 def day_start(now: datetime, zone: str) -> tuple[date, datetime]:
     """The calendar day of ``now`` in ``zone`` and its first moment in UTC."""
@@ -92,6 +94,12 @@ class CampaignInfo:
     def amd(self) -> bool:
         """Whether answering machines are detected (and dropped) before the queue."""
         return self.pacing.get("amd") is True
+
+    @property
+    def amd_misread_share(self) -> float:
+        """The estimated share of dropped machines that were people (counted as abandons)."""
+        value = self.pacing.get("amd_misread_share")
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
 @dataclass(frozen=True)
@@ -569,6 +577,13 @@ def rate(abandoned: int, answered: int) -> float:
     return round(abandoned / answered, 4) if answered else 0.0
 
 
+def day_rate_figures(answered: int, abandoned: int, machines: int, misread_share: float) -> dict[str, Any]:
+    """The day's machines, the people estimated among them, and the rate the cap is held against (with them)."""
+    misread = amd_misread(machines, misread_share)
+    return {"day_abandon_rate": rate(abandoned + misread, answered + misread), "day_machines": machines,
+            "day_amd_misread": misread}
+
+
 def dials_wanted(mode: str, *, free: int, logged_in: int, unconnected: int, in_flight: int,
                  lines_per_agent: int, max_lines: int | None, max_per_tick: int, predictive: int | None = None) -> int:
     """How many calls to place now.
@@ -616,8 +631,7 @@ def stats_payload(info: CampaignInfo, live: CampaignLive, t: float, at: datetime
         "day_dials": live.day_dials,
         "day_answered": live.day_answered,
         "day_abandoned": live.day_abandoned,
-        "day_abandon_rate": rate(live.day_abandoned, live.day_answered),
-        "day_machines": live.day_machines,
+        **day_rate_figures(live.day_answered, live.day_abandoned, live.day_machines, info.amd_misread_share),
         # The rolling window the pacing also watches.
         "window_dials": w_dials,
         "window_answered": w_answered,

@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from dialer.runner_state import PHASES, CampaignLive, rate
+from dialer.runner_state import PHASES, CampaignLive, day_rate_figures, rate
 
 PART_TOPIC = "dialer.stats_part"
 STALE_SECONDS = 3.0
@@ -119,7 +119,7 @@ def publisher(parts: Iterable[StatsPart]) -> str | None:
     return min((p.dialer for p in parts if not p.left), default=None)
 
 
-def merge(parts: Sequence[StatsPart]) -> dict[str, Any]:
+def merge(parts: Sequence[StatsPart], amd_misread_share: float = 0.0) -> dict[str, Any]:
     """The figures of ``campaign.stats`` that depend on the dialers' parts (the rest is the stored campaign's)."""
     parts = [p for p in parts if not p.left]
     total = {name: sum(getattr(p, name) for p in parts) for name in ("dials", "answered", "abandoned", "machines",
@@ -151,8 +151,7 @@ def merge(parts: Sequence[StatsPart]) -> dict[str, Any]:
         "day_dials": day["day_dials"],
         "day_answered": day["day_answered"],
         "day_abandoned": day["day_abandoned"],
-        "day_abandon_rate": rate(day["day_abandoned"], day["day_answered"]),
-        "day_machines": day["day_machines"],
+        **day_rate_figures(day["day_answered"], day["day_abandoned"], day["day_machines"], amd_misread_share),
         "window_dials": total["window_dials"],
         "window_answered": total["window_answered"],
         "window_abandoned": total["window_abandoned"],

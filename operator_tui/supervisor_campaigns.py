@@ -7,6 +7,7 @@ the field instead of sending something the server would refuse anyway.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -52,10 +53,11 @@ TRANSITION_REFUSED = {
 }
 
 MAX_ABANDON_CAP_PERCENT = 3.0
+MAX_AMD_MISREAD_PERCENT = 50.0
 _HHMM = re.compile(r"^([01]?[0-9]|2[0-4]):([0-5][0-9])$")
 # Form field ids, in the order the form shows them.
 SETTING_FIELDS = ("name", "mode", "queue", "script", "start", "end", "days", "max_attempts", "busy_minutes",
-                  "no_answer_minutes", "abandon_cap", "lines_per_agent")
+                  "no_answer_minutes", "abandon_cap", "lines_per_agent", "amd_misread")
 RETRY_FIELDS = {"max_attempts": (1, 50), "busy_minutes": (1, 7 * 24 * 60), "no_answer_minutes": (1, 7 * 24 * 60)}
 
 
@@ -138,6 +140,7 @@ FIELD_LABELS = {
     "abandon_cap": N_("Abandon cap, %"),
     "lines_per_agent": N_("Lines per agent"),
     "amd": N_("Detect answering machines (they are hung up on and called again later)"),
+    "amd_misread": N_("People among the machines, % (estimate)"),
 }
 
 
@@ -195,12 +198,8 @@ def settings_body(values: Mapping[str, str], *, creating: bool) -> tuple[dict[st
     if retry:
         body["retry_rules"] = retry
     pacing: dict[str, Any] = {}
-    cap_text = (values.get("abandon_cap") or "").strip().replace(",", ".").rstrip("%").strip()
-    if cap_text:
-        try:
-            cap = float(cap_text)
-        except ValueError:
-            cap = -1.0
+    cap = _percent(values, "abandon_cap")
+    if cap is not None:
         if not 0 < cap <= MAX_ABANDON_CAP_PERCENT:
             errors.append(FieldError("abandon_cap", _("Abandon cap: above 0 and at most 3 %")))
         else:
@@ -210,9 +209,26 @@ def settings_body(values: Mapping[str, str], *, creating: bool) -> tuple[dict[st
         pacing["lines_per_agent"] = lines
     if "amd" in values:  # a checkbox: always a yes or a no
         pacing["amd"] = values["amd"] == "yes"
+    share = _percent(values, "amd_misread")
+    if share is not None:
+        if not 0 <= share <= MAX_AMD_MISREAD_PERCENT:
+            errors.append(FieldError("amd_misread", _("People among the machines: a percent from 0 to 50")))
+        else:
+            pacing["amd_misread_share"] = round(share / 100, 6)
     if pacing:
         body["pacing"] = pacing
     return body, errors
+
+
+def _percent(values: Mapping[str, str], key: str) -> float | None:
+    """A percent field ("2,5", "2.5 %") as a number; None when empty, NaN when unreadable (fails every range)."""
+    text = (values.get(key) or "").strip().replace(",", ".").rstrip("%").strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
 
 
 def _minutes(hhmm: str) -> int:
@@ -226,6 +242,7 @@ def form_values(campaign: Mapping[str, Any]) -> dict[str, str]:
     retry = campaign.get("retry_rules") or {}
     pacing = campaign.get("pacing") or {}
     cap = pacing.get("abandon_cap")
+    share = pacing.get("amd_misread_share")
     return {
         "name": str(campaign.get("name") or ""),
         "mode": str(campaign.get("mode") or "progressive"),
@@ -240,6 +257,7 @@ def form_values(campaign: Mapping[str, Any]) -> dict[str, str]:
         "abandon_cap": f"{cap * 100:g}" if isinstance(cap, int | float) else "",
         "lines_per_agent": str(pacing.get("lines_per_agent") or ""),
         "amd": "yes" if pacing.get("amd") is True else "",
+        "amd_misread": f"{share * 100:g}" if isinstance(share, int | float) and not isinstance(share, bool) else "",
     }
 
 

@@ -10,7 +10,7 @@ from aiohttp import web
 from pydantic import Field, StrictBool, create_model
 
 from crm_core.api import ApiRequest, ApiRoutes, Page, ResponseModel
-from crm_core.campaign_settings import MAX_ABANDON_CAP, MAX_DISPOSITIONS, RETRY_LIMITS
+from crm_core.campaign_settings import MAX_ABANDON_CAP, MAX_AMD_MISREAD_SHARE, MAX_DISPOSITIONS, RETRY_LIMITS
 from crm_core.models import CAMPAIGN_MODES, CAMPAIGN_STATES, LEAD_STATES, ClientKind
 from crm_core.routes.fields import Code, CrmBody, CrmPageQuery, CrmQuery, DbId, Moment
 from crm_core.routes.imports import CSV_TYPE, XLSX_TYPE, ReassignedOut, read_upload
@@ -56,6 +56,9 @@ class PacingIn(CrmBody):
     ring_timeout: int | None = Field(None, ge=10, le=60, description="seconds a call rings before it is no answer")
     max_lines: int | None = Field(None, ge=1, le=1000, description="calls in progress at most (null: no limit)")
     amd: StrictBool | None = Field(None, description="detect answering machines and drop them before the queue")
+    amd_misread_share: float | None = Field(None, ge=0, le=MAX_AMD_MISREAD_SHARE,
+                                            description="estimated share of the dropped machines that were people: "
+                                                        "counted as abandoned calls in the day's rate")
 
 
 class DispositionIn(CrmBody):

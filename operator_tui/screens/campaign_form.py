@@ -46,12 +46,12 @@ NEW_CAMPAIGN: dict[str, Any] = {
     "queue": "campaign", "mode": "progressive",
     "hours": {"start": "09:00", "end": "21:00", "days": [1, 2, 3, 4, 5]},
     "retry_rules": {"max_attempts": 5, "busy_minutes": 10, "no_answer_minutes": 120},
-    "pacing": {"abandon_cap": 0.03, "lines_per_agent": 3},
+    "pacing": {"abandon_cap": 0.03, "lines_per_agent": 3, "amd_misread_share": 0.0},
 }
 FILTER_FIELDS = (("q", N_("Search: name, tax id, phone")), ("region", N_("Region")), ("industry", N_("Industry")))
 # Text fields of the settings, by the row they share.
 ROWS = (("name", "queue"), ("start", "end", "days"), ("max_attempts", "busy_minutes", "no_answer_minutes"),
-        ("abandon_cap", "lines_per_agent"))
+        ("abandon_cap", "lines_per_agent"), ("amd_misread",))
 
 
 async def add_leads(ctx: DeskContext, campaign_id: int, source: str, values: dict[str, str]) -> dict[str, Any]:
@@ -179,6 +179,7 @@ class CampaignForm(DeskModal):
                 yield Tr("Pacing", classes="section")
                 yield from self._row(ROWS[3], values)
                 yield Checkbox(_(FIELD_LABELS["amd"]), value=values.get("amd") == "yes", id="cf-amd", compact=True)
+                yield from self._row(ROWS[4], values)
                 yield Tr("Operators", classes="section")
                 choices = agent_choices(self.users)
                 if choices:

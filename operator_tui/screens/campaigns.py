@@ -199,7 +199,9 @@ class CampaignsScreen(DeskScreenBase):
                 dials=stats.get("day_dials", 0), answered=stats.get("day_answered", 0),
                 abandoned=stats.get("day_abandoned", 0))
             + (", " + _("answering machines dropped {machines}").format(machines=stats.get("day_machines", 0))
-               if pacing.get("amd") or stats.get("day_machines") else ""),
+               if pacing.get("amd") or stats.get("day_machines") else "")
+            + (" " + _("(people among them, estimated: {people})").format(people=stats["day_amd_misread"])
+               if stats.get("day_amd_misread") else ""),
             _("Operators: {names}").format(names=agents),
             _("Leads: {leads}").format(leads=leads_text(campaign.get("lead_counts"))),
         ]

@@ -48,7 +48,7 @@ async def test_a_new_campaign_gets_the_defaults_and_the_standard_dispositions(db
     assert view.hours == {"days": [1, 2, 3, 4, 5], "start": "09:00", "end": "21:00", "holidays": [],
                           "public_holidays": False, "fallback_zone": "Europe/Moscow"}
     assert view.pacing == {"abandon_cap": 0.03, "lines_per_agent": 3, "ring_timeout": 25, "max_lines": None,
-                           "amd": False}
+                           "amd": False, "amd_misread_share": 0.0}
     assert view.retry_rules["busy_minutes"] == 10 and view.retry_rules["abandon_hold_hours"] == 72
     names = {d.code: d for d in view.dispositions}
     assert [d.name for d in view.dispositions][:3] == ["Согласие", "Интересно", "Перезвонить"]
@@ -174,13 +174,17 @@ async def test_pacing_limits_change_live_within_bounds(db: Database) -> None:
     cw = await campaign_world(db)
     view = await campaigns_service.update_pacing(db, cw.sup, cw.campaign.id, {"abandon_cap": 0.02, "lines_per_agent": 2})
     assert view.pacing == {"abandon_cap": 0.02, "lines_per_agent": 2, "ring_timeout": 25, "max_lines": None,
-                           "amd": False}
+                           "amd": False, "amd_misread_share": 0.0}
     assert view.limits.abandon_cap == 0.02
     view = await campaigns_service.update_pacing(db, cw.sup, cw.campaign.id, {"max_lines": 12})
     assert (view.pacing["abandon_cap"], view.pacing["max_lines"]) == (0.02, 12)
+    view = await campaigns_service.update_pacing(db, cw.sup, cw.campaign.id, {"amd_misread_share": 0.05})
+    assert (view.pacing["amd_misread_share"], view.pacing["max_lines"]) == (0.05, 12)
     for patch, field in (({"abandon_cap": 0.031}, "abandon_cap"), ({"abandon_cap": 0}, "abandon_cap"),
                          ({"lines_per_agent": 0}, "lines_per_agent"), ({"ring_timeout": 5}, "ring_timeout"),
-                         ({"boost": 2}, "boost")):
+                         ({"boost": 2}, "boost"), ({"amd_misread_share": 0.51}, "amd_misread_share"),
+                         ({"amd_misread_share": -0.01}, "amd_misread_share"), ({"amd_misread_share": True}, "amd_misread_share"),
+                         ({"amd_misread_share": "0.1"}, "amd_misread_share")):
         with pytest.raises(InvalidInput) as caught:
             await campaigns_service.update_pacing(db, cw.sup, cw.campaign.id, patch)
         assert field in caught.value.message

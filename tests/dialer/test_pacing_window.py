@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dialer.pacing import Estimate, PacingStats, decide
-from dialer.pacing_window import OUTCOMES, PacingWindow
+from dialer.pacing_window import OUTCOMES, PacingWindow, amd_misread
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "dialer_pacing.md"
 
@@ -37,6 +37,27 @@ def test_day_counters_follow_the_facts() -> None:
     assert stats.time == 60.0
     assert stats.agents == (("talk", 40.0),)
     assert (stats.ringing, stats.waiting) == ((2.5,), (1.5,))
+
+
+def test_people_estimated_among_dropped_machines_count_as_abandons_in_the_day() -> None:
+    """FTC and Ofcom: a person AMD took for a machine was an abandoned call; the cap is held with the estimate."""
+    window = PacingWindow(amd_misread_share=0.05)
+    for outcome in ["human"] * 60 + ["machine"] * 30 + ["busy"] * 10:
+        window.dial_placed()
+        window.dial_resolved(outcome, 5.0)
+    window.abandoned()
+    stats = window.snapshot(600.0, agents=[("free", 3.0)])
+    assert window.day_machines == 30, "busy is no machine"
+    assert (stats.day_dials, stats.day_answered, stats.day_abandoned) == (100, 62, 3), "30 x 5 % = 1.5: two people"
+    assert (stats.recent_dials, stats.recent_humans) == (100, 60), "what the pacing learns of answers stays measured"
+    window.amd_misread_share = 0.0
+    assert window.snapshot(600.0, agents=[]).day_abandoned == 1, "no estimate: the measured abandons alone"
+
+
+@pytest.mark.parametrize(("machines", "share", "people"), [(0, 0.1, 0), (4, 0.1, 0), (5, 0.1, 1), (14, 0.1, 1),
+                                                          (15, 0.1, 2), (1, 0.5, 1), (200, 0.0, 0), (7, 0.03, 0)])
+def test_the_estimate_rounds_half_up(machines: int, share: float, people: int) -> None:
+    assert amd_misread(machines, share) == people
 
 
 def test_the_outcome_window_keeps_the_last_dials_only() -> None:

@@ -246,15 +246,20 @@ async def test_a_card_whose_operator_does_not_pick_up_their_phone_spends_none_of
 
 async def test_pacing_limits_and_preview_cards_only_for_whom_they_are(desk: Desk) -> None:
     url = f"/api/campaigns/{desk.campaign_id}/pacing"
-    resp = await desk.http["smirnova"].patch(url, json={"lines_per_agent": 2, "max_lines": 10, "amd": True})
+    resp = await desk.http["smirnova"].patch(url, json={"lines_per_agent": 2, "max_lines": 10, "amd": True,
+                                                         "amd_misread_share": 0.05})
     assert resp.status == 200, await resp.text()
     assert await resp.json() == {"campaign_id": desk.campaign_id, "abandon_cap": 0.03, "lines_per_agent": 2,
-                                 "ring_timeout": 25, "max_lines": 10, "amd": True}
+                                 "ring_timeout": 25, "max_lines": 10, "amd": True, "amd_misread_share": 0.05}
     dialer = desk.app[DIALER_KEY]  # type: ignore[index]
     await wait_for(lambda: dialer.runs[desk.campaign_id].info.max_lines == 10, 3.0, "the runner to see the new limits")
     assert dialer.runs[desk.campaign_id].info.amd, "the next calls ask the dialplan for answering-machine detection"
+    assert dialer.runs[desk.campaign_id].window.amd_misread_share == 0.05, "the pacing holds the cap with the estimate"
     resp = await desk.http["smirnova"].patch(url, json={"abandon_cap": 0.05})
     assert resp.status == 422 and "abandon_cap" in str((await resp.json())["error"])
+    for share in (0.6, -0.1, "много"):
+        resp = await desk.http["smirnova"].patch(url, json={"amd_misread_share": share})
+        assert resp.status == 422 and "amd_misread_share" in str((await resp.json())["error"]), share
     resp = await desk.http["smirnova"].patch(url, json={"lines": 2})
     assert resp.status == 422
     assert (await desk.http["ivanova"].patch(url, json={"lines_per_agent": 1})).status == 403
@@ -292,7 +297,8 @@ async def test_the_day_figures_follow_the_deployments_day_where_no_dialer_runs(d
     sup = await users.create_user(db, login="kuznetsova", full_name="Кузнецова Ольга Петровна", role=Role.supervisor,
                                   password="correct horse battery", passwords=TEST_PASSWORDS, team_id=team)
     await create_client(db, Actor.of(sup), ClientInput(name="ООО «Приморье»", phones=[PhoneInput("+74232123456")]))
-    campaign = await campaigns_service.create_campaign(db, Actor.of(sup), {"name": "Владивосток"})
+    campaign = await campaigns_service.create_campaign(db, Actor.of(sup), {"name": "Владивосток",
+                                                                            "pacing": {"amd_misread_share": 0.5}})
     await campaigns_service.add_list_from_filter(db, Actor.of(sup), campaign.id, "Все", None)
     # One dial between the two midnights: «today» in exactly one of the two zones.
     now = utcnow()
@@ -318,3 +324,5 @@ async def test_the_day_figures_follow_the_deployments_day_where_no_dialer_runs(d
     assert stats["live"] is False
     today = at >= vladivostok
     assert (stats["day_dials"], stats["day_answered"], stats["day_machines"]) == ((2, 1, 1) if today else (0, 0, 0))
+    # Half the machines estimated to be people: the one machine counts as answered and abandoned in the rate.
+    assert (stats["day_amd_misread"], stats["day_abandon_rate"]) == ((1, 0.5) if today else (0, 0.0))

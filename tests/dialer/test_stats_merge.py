@@ -71,7 +71,10 @@ def test_three_servers_merge_into_one_view_of_the_campaign() -> None:
     # Each day figure is the whole campaign's up to its dialer's last rebase: the largest is the latest.
     assert (merged["day_dials"], merged["day_answered"], merged["day_abandoned"]) == (122, 65, 1)
     assert merged["day_abandon_rate"] == round(1 / 65, 4)
-    assert merged["day_machines"] == 11
+    assert merged["day_machines"] == 11 and merged["day_amd_misread"] == 0
+    # With 10 % of the machines estimated to be people: one more answer and abandon in the day's rate.
+    estimated = merge([a, b, c], amd_misread_share=0.1)
+    assert (estimated["day_amd_misread"], estimated["day_abandon_rate"]) == (1, round(2 / 66, 4))
     assert merge([a, b, c]) == merged, "whatever order the parts come in"
     assert publisher([c, b, a]) == A
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from ami_bridge.pbx_sim import AgentBehaviour, ClientBehaviour
 from crm_core.db import Database
 from crm_core.models import Campaign
+from operator_tui.messages import ServerEvent
 from operator_tui.screens.campaign_form import CampaignForm, LeadsForm
 from operator_tui.screens.campaigns import CampaignsScreen
 from operator_tui.screens.pick import PickScreen
@@ -65,7 +66,7 @@ async def test_create_launch_watch_pause_stop(zvonar: Zvonar, tmp_path: Path) ->
         await wait_for(pilot, lambda: isinstance(app.screen, CampaignForm), what="the campaign form")
         form: CampaignForm = app.screen  # type: ignore[assignment]
         await fill(pilot, {"cf-name": "Весенний обзвон", "cf-start": "00:00", "cf-end": "24:00", "cf-days": "1-7",
-                           "cf-max_attempts": "3", "cf-busy_minutes": "15", "cf-abandon_cap": "2,5",
+                           "cf-max_attempts": "3", "cf-busy_minutes": "15", "cf-abandon_cap": "2,5", "cf-amd_misread": "4",
                            "ls-region": "Минск"})
         form.query_one("#cf-agents").focus()
         await pilot.press("space")  # the first operator by name: Иванова
@@ -77,8 +78,15 @@ async def test_create_launch_watch_pause_stop(zvonar: Zvonar, tmp_path: Path) ->
         assert campaign["state"] == "draft" and campaign["agents"] == [op.id] and campaign["leads_total"] == 0
         assert campaign["hours"]["days"] == [1, 2, 3, 4, 5, 6, 7] and campaign["retry_rules"]["max_attempts"] == 3
         assert campaign["pacing"]["abandon_cap"] == 0.025 and campaign["pacing"]["amd"] is True
+        assert campaign["pacing"]["amd_misread_share"] == 0.04
         assert "Весенний обзвон" in _text(screen, "#cmp-detail")
         assert "брошено 0, сброшено автоответчиков 0" in _text(screen, "#cmp-detail"), "AMD's drops are shown"
+        estimated = {"campaign_id": campaign["id"], "day_dials": 100, "day_answered": 30, "day_abandoned": 0,
+                     "day_abandon_rate": round(2 / 32, 4), "day_machines": 20, "day_amd_misread": 2}
+        screen.post_message(ServerEvent("campaign.stats", estimated))
+        await wait_for(pilot, lambda: "сброшено автоответчиков 20 (из них людей, по оценке: 2)" in _text(screen, "#cmp-detail"),
+                       what="the people estimated among the machines")
+        screen.post_message(ServerEvent("campaign.stats", {"campaign_id": campaign["id"]}))
 
         # Launching with no leads: refused, and the server's reason is on the screen.
         await pilot.press("f5")

@@ -47,9 +47,12 @@ def test_days_read_and_written_back() -> None:
 
 def test_settings_body_names_every_bad_field() -> None:
     body, errors = settings_body({"name": "", "start": "9", "end": "21:00", "days": "1-9", "max_attempts": "99",
-                                  "abandon_cap": "5", "lines_per_agent": "0", "queue": "очередь"}, creating=True)
+                                  "abandon_cap": "5", "lines_per_agent": "0", "queue": "очередь",
+                                  "amd_misread": "60"}, creating=True)
     assert [e.field for e in errors] == ["name", "queue", "start", "days", "max_attempts", "abandon_cap",
-                                         "lines_per_agent"]
+                                         "lines_per_agent", "amd_misread"]
+    for bad in ("-1", "пять", "50,5"):
+        assert [e.field for e in settings_body({"name": "X", "amd_misread": bad}, creating=True)[1]] == ["amd_misread"]
     body, errors = settings_body({"name": "Весенний обзвон", "mode": "predictive", "start": "10:00", "end": "09:00"},
                                  creating=True)
     assert [e.field for e in errors] == ["end"]
@@ -72,6 +75,11 @@ def test_settings_body_of_a_good_form() -> None:
     assert settings_body({"name": "X", "amd": "yes"}, creating=True)[0]["pacing"] == {"amd": True}
     assert settings_body({"name": "X", "amd": ""}, creating=True)[0]["pacing"] == {"amd": False}
     assert form_values({"pacing": {"amd": True}})["amd"] == "yes" and form_values({})["amd"] == ""
+    # The estimate of people among the machines is a percent on the form, a share on the server.
+    assert settings_body({"name": "X", "amd_misread": "2,5 %"}, creating=True)[0]["pacing"] == {"amd_misread_share": 0.025}
+    assert "pacing" not in settings_body({"name": "X", "amd_misread": " "}, creating=True)[0], "empty: left as it is"
+    assert form_values({"pacing": {"amd_misread_share": 0.025}})["amd_misread"] == "2.5"
+    assert form_values({"pacing": {"amd_misread_share": 0.0}})["amd_misread"] == "0" and form_values({})["amd_misread"] == ""
 
 
 def test_a_list_report_says_whose_clients_went_to_whom() -> None:

@@ -77,6 +77,8 @@ async def test_bad_settings_are_422_naming_the_field(api) -> None:
         ({"name": "А", "pacing": {"abandon_cap": 0.05}}, "abandon_cap"),
         ({"name": "А", "pacing": {"lines_per_agent": 4}}, "lines_per_agent"),
         ({"name": "А", "pacing": {"amd": "yes"}}, "pacing.amd"),
+        ({"name": "А", "pacing": {"amd_misread_share": 0.75}}, "amd_misread_share"),
+        ({"name": "А", "pacing": {"amd_misread_share": True}}, "amd_misread_share"),
         ({"name": "А", "queue": "sales\r\nAction: Originate"}, "queue"),
         ({"name": "А", "caller_id": "Отдел продаж\n<+74951234567>"}, "caller_id"),
         ({"name": "А", "caller_id": "Отдел продаж\r<+74951234567>"}, "caller_id"),
