@@ -198,7 +198,7 @@ def settings_body(values: Mapping[str, str], *, creating: bool) -> tuple[dict[st
     if retry:
         body["retry_rules"] = retry
     pacing: dict[str, Any] = {}
-    cap = _percent(values, "abandon_cap")
+    cap = read_percent(values, "abandon_cap")
     if cap is not None:
         if not 0 < cap <= MAX_ABANDON_CAP_PERCENT:
             errors.append(FieldError("abandon_cap", _("Abandon cap: above 0 and at most 3 %")))
@@ -209,7 +209,7 @@ def settings_body(values: Mapping[str, str], *, creating: bool) -> tuple[dict[st
         pacing["lines_per_agent"] = lines
     if "amd" in values:  # a checkbox: always a yes or a no
         pacing["amd"] = values["amd"] == "yes"
-    share = _percent(values, "amd_misread")
+    share = read_percent(values, "amd_misread")
     if share is not None:
         if not 0 <= share <= MAX_AMD_MISREAD_PERCENT:
             errors.append(FieldError("amd_misread", _("People among the machines: a percent from 0 to 50")))
@@ -220,7 +220,7 @@ def settings_body(values: Mapping[str, str], *, creating: bool) -> tuple[dict[st
     return body, errors
 
 
-def _percent(values: Mapping[str, str], key: str) -> float | None:
+def read_percent(values: Mapping[str, str], key: str) -> float | None:
     """A percent field ("2,5", "2.5 %") as a number; None when empty, NaN when unreadable (fails every range)."""
     text = (values.get(key) or "").strip().replace(",", ".").rstrip("%").strip()
     if not text:

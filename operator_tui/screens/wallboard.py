@@ -25,7 +25,14 @@ from operator_tui.messages import LinkChanged, ServerEvent
 from operator_tui.screens.base import DeskModal, DeskScreenBase
 from operator_tui.screens.pick import PickScreen
 from operator_tui.supervisor_actions import transition
-from operator_tui.supervisor_campaigns import CAMPAIGN_STATE_WORDS, MODE_WORDS, allowed, start_action
+from operator_tui.supervisor_campaigns import (
+    CAMPAIGN_STATE_WORDS,
+    MAX_AMD_MISREAD_PERCENT,
+    MODE_WORDS,
+    allowed,
+    read_percent,
+    start_action,
+)
 from operator_tui.supervisor_events import follow_events
 from operator_tui.supervisor_wallboard import AGENT_STATES, Board, short_name
 from operator_tui.widgets.key_bar import KeyBar
@@ -41,6 +48,7 @@ PACING_FIELDS = (
     ("lines_per_agent", N_("Lines per agent (1-3)")),
     ("ring_timeout", N_("Ring timeout, s (10-60)")),
     ("max_lines", N_("Lines at most (empty: no limit)")),
+    ("amd_misread_share", N_("People among the answering machines, % (estimate, 0-50)")),
 )
 
 
@@ -57,6 +65,13 @@ def pacing_patch(values: dict[str, str], current: dict[str, Any]) -> tuple[dict[
             return {}, _("Abandon cap: above 0 and at most 3 %")
         if fraction != current.get("abandon_cap"):
             patch["abandon_cap"] = fraction
+    share = read_percent(values, "amd_misread_share")
+    if share is not None:
+        if not 0 <= share <= MAX_AMD_MISREAD_PERCENT:
+            return {}, _("People among the machines: a percent from 0 to 50")
+        fraction = round(share / 100, 6)
+        if fraction != current.get("amd_misread_share", 0.0):
+            patch["amd_misread_share"] = fraction
     for name, low, high in (("lines_per_agent", 1, 3), ("ring_timeout", 10, 60), ("max_lines", 1, 1000)):
         text = values.get(name, "").strip()
         if not text:
@@ -97,6 +112,7 @@ class PacingForm(DeskModal):
             "lines_per_agent": str(current.get("lines_per_agent") or ""),
             "ring_timeout": str(current.get("ring_timeout") or ""),
             "max_lines": str(current.get("max_lines") or ""),
+            "amd_misread_share": f"{(current.get('amd_misread_share') or 0.0) * 100:g}",
         }
         yield KeyBar()
         with Vertical(classes="dialog"):

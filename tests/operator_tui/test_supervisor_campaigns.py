@@ -137,7 +137,7 @@ async def test_create_launch_watch_pause_stop(zvonar: Zvonar, tmp_path: Path) ->
         # Pacing, live: the abandon cap down to 2 %.
         await pilot.press("f3")
         await wait_for(pilot, lambda: isinstance(app.screen, PacingForm), what="the pacing form")
-        await fill(pilot, {"pf-abandon_cap": "2"})
+        await fill(pilot, {"pf-abandon_cap": "2", "pf-amd_misread_share": "1,5"})
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen is board_screen and gauge.limit == 0.02, what="the new cap")
 
@@ -152,7 +152,7 @@ async def test_create_launch_watch_pause_stop(zvonar: Zvonar, tmp_path: Path) ->
     async with zvonar.db.reading() as s:
         stored = (await s.execute(select(Campaign))).scalar_one()
     assert stored.state == "stopped" and stored.script_code == "cold_call_b2b"
-    assert stored.pacing["abandon_cap"] == 0.02
+    assert stored.pacing["abandon_cap"] == 0.02 and stored.pacing["amd_misread_share"] == 0.015
 
 
 LIST_CSV = """Наименование;Телефон;Регион

@@ -170,6 +170,14 @@ def test_pacing_patch_only_what_changed() -> None:
     assert patch == {} and error and "3 %" in error
     patch, error = pacing_patch({"ring_timeout": "5"}, current)
     assert error and "10" in error
+    # The estimate of people among the machines: a percent, sent when it changed (absent on the server: 0).
+    form = {"abandon_cap": "3", "lines_per_agent": "3", "ring_timeout": "25", "max_lines": "20"}
+    assert pacing_patch({**form, "amd_misread_share": "2,5"}, current) == ({"amd_misread_share": 0.025}, None)
+    assert pacing_patch({**form, "amd_misread_share": "0"}, current) == ({}, None)
+    assert pacing_patch({**form, "amd_misread_share": "2.5 %"}, {**current, "amd_misread_share": 0.025}) == ({}, None)
+    for bad in ("51", "-1", "треть"):
+        patch, error = pacing_patch({**form, "amd_misread_share": bad}, current)
+        assert patch == {} and error and "50" in error, bad
 
 
 def test_protocol_lines_keep_what_was_gone_back_on() -> None:
