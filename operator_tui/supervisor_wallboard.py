@@ -113,16 +113,24 @@ class Board:
         self.pacing = dict(campaign.get("pacing") or {})
 
     def load_agents(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        """GET /api/agents: the team's agents as the PBX knows them now."""
-        self.agents = {}
+        """GET /api/agents: the team's agents as the PBX knows them now.
+
+        An agent.state event newer than the answer (it came while the request was on its
+        way) keeps its state: the answer is older news.
+        """
+        before, self.agents = self.agents, {}
         for row in rows:
             user_id = row.get("user_id")
             key = f"u{user_id}" if user_id is not None else f"a{row.get('endpoint', '')}"
-            self.agents[key] = AgentRow(
+            loaded = AgentRow(
                 key=key, user_id=user_id, name=str(row.get("full_name") or row.get("login") or row.get("endpoint") or ""),
                 endpoint=str(row.get("endpoint") or ""), state=str(row.get("state") or "logged_out"),
                 reason=row.get("reason"), since=moment(row.get("since")), call_id=row.get("call_id"))
-            self._call_of_agent(self.agents[key])
+            seen = before.get(key)
+            if seen is not None and seen.since is not None and (loaded.since is None or seen.since > loaded.since):
+                loaded = replace(loaded, state=seen.state, reason=seen.reason, since=seen.since, call_id=seen.call_id)
+            self.agents[key] = loaded
+            self._call_of_agent(loaded)
 
     def load_stats(self, stats: Mapping[str, Any]) -> bool:
         """A stats answer or a ``campaign.stats`` event; False when it is another campaign's."""

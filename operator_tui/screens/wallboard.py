@@ -320,9 +320,9 @@ class WallboardScreen(DeskScreenBase):
 
     def on_server_event(self, message: ServerEvent) -> None:
         if message.topic == "ws.ready":
-            # (Re)connected: what happened while the stream was down is read again.
-            if self.loaded:
-                self.reload()
+            # (Re)connected: what happened while the stream was down, or before it first
+            # opened while the first load was on its way, is read again.
+            self.reload()
             return
         if not self.board.apply(message.topic, message.payload, self.ctx.clock.now()):
             return

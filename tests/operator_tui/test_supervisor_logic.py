@@ -130,6 +130,15 @@ def test_board_folds_agents_stats_and_calls() -> None:
     assert board.agents["u1"].state == "on_call" and board.agent_counts()["on_call"] == 1
     # Her call is in progress though its start came before the board opened.
     assert [(c.call_id, c.agent, c.phase, c.since) for c in board.call_list()] == [("1773.1", "101", "talking", T0)]
+    # The list read again, answered with a state older than the event: the event's stays.
+    board.load_agents([{"user_id": 1, "full_name": "Иванова", "endpoint": "101", "state": "ready",
+                        "since": (T0 - timedelta(minutes=5)).timestamp()}])
+    assert (board.agents["u1"].state, board.agents["u1"].call_id) == ("on_call", "1773.1")
+    board.load_agents([{"user_id": 1, "full_name": "Иванова", "endpoint": "101", "state": "wrap_up",
+                        "since": (T0 + timedelta(minutes=2)).timestamp()}])
+    assert board.agents["u1"].state == "wrap_up", "a newer answer wins"
+    board.apply("agent.state", {"agent": "101", "user_id": 1, "state": "on_call", "since": T0.isoformat(),
+                                "call_id": "1773.1"}, T0)
     # An agent the list did not have (a phone logged in meanwhile) is added.
     assert board.apply("agent.state", {"agent": "105", "user_id": None, "state": "paused", "reason": "обед"}, T0)
     assert [a.name for a in board.agent_list()] == ["105", "Иванова"]
