@@ -116,7 +116,7 @@ class Board:
         """GET /api/agents: the team's agents as the PBX knows them now.
 
         An agent.state event newer than the answer (it came while the request was on its
-        way) keeps its state: the answer is older news.
+        way) keeps its state: the answer is older news. An answer without a time wins.
         """
         before, self.agents = self.agents, {}
         for row in rows:
@@ -127,7 +127,7 @@ class Board:
                 endpoint=str(row.get("endpoint") or ""), state=str(row.get("state") or "logged_out"),
                 reason=row.get("reason"), since=moment(row.get("since")), call_id=row.get("call_id"))
             seen = before.get(key)
-            if seen is not None and seen.since is not None and (loaded.since is None or seen.since > loaded.since):
+            if seen is not None and seen.since is not None and loaded.since is not None and seen.since > loaded.since:
                 loaded = replace(loaded, state=seen.state, reason=seen.reason, since=seen.since, call_id=seen.call_id)
             self.agents[key] = loaded
             self._call_of_agent(loaded)

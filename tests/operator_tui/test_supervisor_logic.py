@@ -137,6 +137,8 @@ def test_board_folds_agents_stats_and_calls() -> None:
     board.load_agents([{"user_id": 1, "full_name": "Иванова", "endpoint": "101", "state": "wrap_up",
                         "since": (T0 + timedelta(minutes=2)).timestamp()}])
     assert board.agents["u1"].state == "wrap_up", "a newer answer wins"
+    board.load_agents([{"user_id": 1, "full_name": "Иванова", "endpoint": "101", "state": "logged_out"}])
+    assert board.agents["u1"].state == "logged_out", "and one without a time (a phone the PBX does not know)"
     board.apply("agent.state", {"agent": "101", "user_id": 1, "state": "on_call", "since": T0.isoformat(),
                                 "call_id": "1773.1"}, T0)
     # An agent the list did not have (a phone logged in meanwhile) is added.
