@@ -38,8 +38,10 @@ How it holds the cap (FTC 16 CFR 310.4(b)(4)(i) and Ofcom: 3 % of live answered 
   than stops.
 
 Small teams (1-5 agents): the same forecast (its normal approximation is coarse there and
-errs cautious); the room guard keeps a small team progressive until ~34 human answers
-leave room for one abandon, and whenever one more would breach the cap.
+errs cautious). The room is counted on at least ``room_floor_answers_per_agent`` answers
+per agent (at most ``room_floor_answers``), so the first abandons may come before the 34th
+answer, and the day is back under the cap by the 100th; past the floor the dialer is
+progressive whenever one more abandon would breach the cap.
 Cold start, any team: progressive until ``min_dials`` dials are resolved and
 ``min_samples`` answers, talks and wrap-ups are measured; in the morning, while the talks
 in progress contradict the measured talk time (biased short: only short talks have ended),
@@ -120,19 +122,21 @@ class PacingStats:
 class PacingConfig:
     """Tuning of the predictive pacing; the defaults are what the simulator was tuned with."""
 
-    min_dials: int = 100
-    min_samples: int = 10
+    min_dials: int = 30
+    min_samples: int = 5
     aim: float = 0.85  # share of the cap the day's rate is steered to
     theta0: float = 0.037  # marginal abandon risk allowed when the measured rate is at aim
     gain: float = 1.5
     theta_max: float = 0.3
     prior_answered: int = 200
     guard_abandons: float = 1.0
+    room_floor_answers_per_agent: float = 20.0  # the room is counted on at least this many answers per agent,
+    room_floor_answers: float = 100.0  # but on no more than this many (the day's rate is over the cap only before them)
     soft_guard_per_sqrt_agent: float = 1.0  # theta tapers while room < guard + this * sqrt(agents)
     soft_guard_floor: float = 0.3  # the share of theta left just above the hard guard
     window_floor: int = 500  # the window's rate is read over at least this many answers
     window_gain: float = 5.0
-    ramp_answers_per_agent: float = 16.0  # theta ramps up over the day's first 16 answers per agent
+    ramp_answers_per_agent: float = 8.0  # theta ramps up over the day's first 8 answers per agent
     morning_answers_per_agent: float = 10.0  # talk times are checked for the morning's bias until then
     grid: tuple[float, ...] = (0.03, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.98)  # answer-time quantiles
     talk_hazard_ahead: float = 5.0  # the talk-end hazard is read this many seconds ahead
@@ -294,7 +298,11 @@ def decide(stats: PacingStats, config: PacingConfig = PacingConfig()) -> PacingD
     talk_known = not (
         morning and (4 * stats.talk_time.samples < len(in_talk) or _contradicted(_fitted(stats.talk_time), in_talk, config))
     )
-    room = stats.cap * stats.day_answered - stats.day_abandoned - config.guard_abandons  # abandons above the guard
+    # The cap is the day's (Ofcom: 24 h; FTC: 30 days): the morning may spend the room its first
+    # answers will make, and the day is back under the cap by the time they are in (the 100th at most).
+    floor = min(config.room_floor_answers_per_agent * active, config.room_floor_answers)
+    counted = max(float(stats.day_answered), floor)
+    room = stats.cap * counted - stats.day_abandoned - config.guard_abandons  # abandons above the guard
     if room < 0:
         return PacingDecision(progressive, "no room under the cap today: progressive")
     theta = allowed_risk(stats, config) * _soft_guard(room, active, config)

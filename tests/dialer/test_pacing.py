@@ -127,11 +127,26 @@ def test_no_room_left_under_the_cap_today_is_progressive() -> None:
     assert "cap" in decision.reason
 
 
-def test_early_in_the_day_it_waits_for_room_for_one_abandon() -> None:
-    # 20 human answers: one abandon would be 5 %.
-    decision = decide(snapshot(team(25, 5), day_answered=20, day_abandoned=0, window_answered=20, window_abandoned=0))
-    assert decision.dials == 5
-    assert "cap" in decision.reason
+def test_early_in_the_day_it_spends_only_the_room_its_first_hundred_answers_will_make() -> None:
+    # 5 agents, 20 human answers so far: the cap is the day's, so the room is counted on
+    # 100 answers (20 per agent): 3 abandons, one kept as the guard.
+    def morning(abandoned: int, agents: int = 5) -> PacingStats:
+        who = team(agents, 2, wrapping=1) if agents > 1 else [("free", 1.0)]
+        return snapshot(who, day_answered=20, day_abandoned=abandoned,
+                        window_answered=20, window_abandoned=abandoned)
+
+    # Not held progressive by the cap (the forecast decides), with none or 2 abandons spent:
+    # 3 % of 100, less the guard, leaves 2.
+    assert "cap" not in decide(morning(0)).reason
+    assert "cap" not in decide(morning(2)).reason
+    third = decide(morning(3))
+    assert third.dials == 2 and "cap" in third.reason  # progressive until the answers make room
+    # One agent: 20 answers of floor leave no abandon above the guard.
+    alone = decide(morning(0, agents=1))
+    assert alone.dials == 1 and "cap" in alone.reason
+    # 25 agents: the floor stops at 100 answers, whatever the team.
+    big = decide(morning(3, agents=25))
+    assert big.dials == 2 and "cap" in big.reason
 
 
 def test_near_the_edge_of_the_cap_it_slows_down_instead_of_stopping() -> None:
