@@ -474,9 +474,12 @@ class Dialer:
         """Put the campaign's assigned operators into its queue (and take out those no longer assigned).
 
         Done when the campaign runs and whenever its assignment changes; an operator who
-        logs out of the queue afterwards stays out (they pause or leave on purpose).
+        logs out of the queue afterwards stays out (they pause or leave on purpose). A
+        preview campaign's queue gets no calls, but its members are what the campaign's
+        figures count: free while reading a card, talking on its call (the phone in use),
+        in wrap-up while the desk pauses for it.
         """
-        if not self.config.login_agents or run.info.mode == "preview" or not self.bridge.conn.connected:
+        if not self.config.login_agents or not self.bridge.conn.connected:
             return
         run.synced_agents = run.info.agents
         phones = await reads.agent_phones(self.db, run.info.agents)

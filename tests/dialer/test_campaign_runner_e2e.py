@@ -19,7 +19,7 @@ from sqlalchemy import select
 from ami_bridge.bridge import AmiBridge, BridgeConfig
 from ami_bridge.connection import AmiConnection
 from ami_bridge.pbx_sim import AgentBehaviour, ClientBehaviour, PbxSimulator
-from ami_bridge.queue_actions import QueueOutcome, send_queue_login, send_queue_pause
+from ami_bridge.queue_actions import QueueOutcome, send_queue_pause
 from crm_core.db import Database
 from crm_core.models import Attempt, Call
 from crm_core.services import campaign_dialers
@@ -488,8 +488,6 @@ async def test_two_dialers_of_one_preview_campaign_publish_one_merged_view(make_
     setup = await make_campaign(db, mode="preview", hours={"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"},
                                 script=False, clients=[(f"ООО «Клиент {i}»", p, None) for i, p in enumerate(phones)])
     cid = setup.campaign_id
-    for endpoint in ("101", "102"):
-        assert await send_queue_login(rig.bridge.conn, "campaign", f"PJSIP/{endpoint}", endpoint) is QueueOutcome.ADDED
     one, other = (Dialer(db, rig.bus, rig.bridge, DialerConfig(owner=f"zvonar-{name}:4242:0123456789ab", tick_seconds=0.05,
                                                                stats_seconds=0.2, lease_seconds=30))
                   for name in ("a", "b"))
@@ -497,6 +495,7 @@ async def test_two_dialers_of_one_preview_campaign_publish_one_merged_view(make_
     await asyncio.gather(one.start(), other.start())
     try:
         await wait_for(lambda: cid in one.runs and cid in other.runs, 5.0, "both dialers to take the preview campaign")
+        await wait_for(lambda: len(rig.sim.queue_members("campaign")) == 2, 5.0, "the operators in the campaign's queue")
         # Each server's own operator takes a card from it and calls.
         for dialer, endpoint in ((one, "101"), (other, "102")):
             async with db.reading() as s:
@@ -540,6 +539,52 @@ async def test_two_dialers_of_one_preview_campaign_publish_one_merged_view(make_
                 0, 2, 2, 2, 0)
     finally:
         await asyncio.gather(one.stop(), other.stop())
+
+
+async def test_a_preview_campaign_counts_its_operators_reading_talking_and_wrapping_up(  # type: ignore[no-untyped-def]
+        make_rig, db: Database) -> None:
+    """A preview campaign puts its operators in its queue (which gets no calls) so its figures count them.
+
+    Free while reading a card, talking on the card's call (the phone in use), wrapping up
+    while the desk pauses for the form; out of the queue when the campaign stops.
+    """
+    from crm_core.models import User
+    from crm_core.rights import Actor
+    from dialer import preview
+
+    phone = "+375291117001"
+    rig = await make_rig({phone.lstrip("+"): ClientBehaviour("answer", ring_seconds=1.0, talk_seconds=30.0)},
+                         agents={e: AgentBehaviour(answer_after=0.3, talk_seconds=None) for e in ("101", "102")})
+    setup = await make_campaign(db, mode="preview", hours={"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"},
+                                script=False, clients=[("Алесь Янушкевич", phone, None)])
+    cid = setup.campaign_id
+    await rig.dialer.start()
+    await wait_for(lambda: len(rig.sim.queue_members("campaign")) == 2, 10.0, "the operators in the campaign's queue")
+
+    def agents() -> dict[str, int]:
+        stats = rig.dialer.stats(cid)
+        return stats["agents"] if stats is not None else {}
+
+    await wait_for(lambda: agents().get("free") == 2, 5.0, "both operators free")
+    async with db.reading() as s:
+        operator = Actor.of(await s.get(User, setup.operators["101"]))
+    card = await preview.next_card(db, rig.dialer, operator, cid)
+    assert card is not None and card.phone == phone
+    assert agents()["free"] == 2, "reading a card is waiting for a call"
+    await preview.accept(db, rig.dialer, operator, cid, card.lead_id)
+    await wait_for(lambda: any(c.connected_at is not None for c in rig.dialer.runs[cid].live.calls.values()),
+                   10.0, "the client talking to the operator")
+    await wait_for(lambda: agents().get("talk") == 1, 3.0, "the operator counted as talking")
+    assert agents()["free"] == 1 and sum(agents().values()) == 2
+
+    await wait_for(lambda: not rig.dialer.runs[cid].live.calls, 10.0, "the call to end")
+    assert await send_queue_pause(rig.bridge.conn, "PJSIP/101", True, "wrap-up") is QueueOutcome.PAUSED
+    await wait_for(lambda: agents().get("wrap") == 1, 3.0, "the operator counted as wrapping up")
+    stats = rig.dialer.stats(cid)
+    assert stats is not None and 0.0 < stats["occupancy"] < 1.0, "the talk and the wrap-up over the team's time"
+
+    await campaigns_service.stop(db, setup.supervisor, cid)
+    await wait_for(lambda: rig.sim.queue_members("campaign") == [], 10.0, "the operators out of the stopped campaign's queue")
 
 
 async def test_an_answering_machine_is_dropped_and_retried_and_a_person_reaches_the_operator(  # type: ignore[no-untyped-def]
