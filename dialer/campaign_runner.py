@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -186,6 +186,8 @@ class Dialer:
         self.owner = self.config.owner
         self.runs: dict[int, CampaignRun] = {}
         self.holds: dict[tuple[int, int], PreviewHold] = {}
+        # Queues a dialing (not preview) campaign sends calls into now: preview operators stay out of them.
+        self.dialing_queues: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._sub: Any = None
         self._wrap_clock = WrapUpClock()
@@ -354,6 +356,7 @@ class Dialer:
     async def poll(self) -> None:
         """Follow the store: new running campaigns start, state changes are applied and published."""
         infos = {info.id: info for info in await reads.campaigns_to_run(self.db, list(self.runs))}
+        await self._keep_preview_operators_out_of_dialing_queues(infos.values())
         for cid, info in infos.items():
             run = self.runs.get(cid)
             if run is None:
@@ -370,6 +373,20 @@ class Dialer:
             # Deleted: as good as stopped.
             run = self.runs[cid]
             await self._update_run(run, replace(run.info, state="stopped"))
+
+    async def _keep_preview_operators_out_of_dialing_queues(self, infos: Iterable[CampaignInfo]) -> None:
+        """A queue a running campaign dials into (any server's, or one of ours still settling its calls) is no
+        place for a preview campaign's operators: its calls would ring them while they read cards, and its
+        pacing would count them as free. Done before a campaign is taken up or resumed here.
+        """
+        self.dialing_queues = {i.queue for i in infos if i.mode != "preview" and i.state == "running"} | {
+            r.info.queue for r in self.runs.values() if r.info.mode != "preview" and r.live.calls}
+        for run in self.runs.values():
+            if run.info.mode == "preview" and run.logged_in and run.info.queue in self.dialing_queues:
+                log.info("dialer.preview_operators_leave campaign_id=%s queue=%s: a dialing campaign uses it",
+                         run.info.id, run.info.queue)
+                await self._logout_agents(run, set(run.logged_in))
+                run.synced_agents = None
 
     async def _hold(self, info: CampaignInfo) -> bool:
         """Take or renew this dialer's lease on the campaign (one pacer per campaign, whatever the servers).
@@ -477,9 +494,12 @@ class Dialer:
         logs out of the queue afterwards stays out (they pause or leave on purpose). A
         preview campaign's queue gets no calls, but its members are what the campaign's
         figures count: free while reading a card, talking on its call (the phone in use),
-        in wrap-up while the desk pauses for it.
+        in wrap-up while the desk pauses for it. Not while a dialing campaign shares the
+        queue (its figures then show that campaign's operators, as the queue has them).
         """
         if not self.config.login_agents or not self.bridge.conn.connected:
+            return
+        if run.info.mode == "preview" and run.info.queue in self.dialing_queues:
             return
         run.synced_agents = run.info.agents
         phones = await reads.agent_phones(self.db, run.info.agents)

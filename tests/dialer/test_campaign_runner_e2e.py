@@ -587,6 +587,44 @@ async def test_a_preview_campaign_counts_its_operators_reading_talking_and_wrapp
     await wait_for(lambda: rig.sim.queue_members("campaign") == [], 10.0, "the operators out of the stopped campaign's queue")
 
 
+async def test_preview_operators_stay_out_of_a_queue_a_dialing_campaign_uses(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
+    """Every campaign's queue is "campaign" unless the supervisor picks another: while a predictive campaign runs on
+    it, a preview campaign's operator stays out (its calls would ring someone reading a card, and its pacing would
+    count them free); paused, nobody dials into it and the preview operator joins; resumed, they leave again."""
+    from crm_core.models import Role
+    from crm_core.services import users
+    from tests.password_cost import TEST_PASSWORDS
+
+    open_zone, closed_zone, hours = hours_open_in_one_zone(utcnow())
+    rig = await make_rig({}, agents={e: AgentBehaviour(answer_after=0.3, talk_seconds=None) for e in ("101", "102")})
+    setup = await make_campaign(db, mode="preview", hours={"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"},
+                                endpoints=("102",), script=False, clients=[("Алесь Янушкевич", "+375291117002", closed_zone)])
+    boss = setup.supervisor
+    operator = await users.create_user(db, login="op101", full_name="Ольга Андреевна Иванова", role=Role.operator,
+                                       password="correct horse battery", passwords=TEST_PASSWORDS, team_id=boss.team_id,
+                                       phone_endpoint="101")
+    # Its one client is outside its hours: it runs and dials nobody.
+    dialing = await campaigns_service.create_campaign(db, boss, {"name": "Обзвон: прогноз", "mode": "predictive",
+                                                                 "queue": "campaign", "hours": hours})
+    await campaigns_service.set_agents(db, boss, dialing.id, [operator.id])
+    await campaigns_service.add_list_from_filter(db, boss, dialing.id, "Все клиенты отдела", None)
+    await campaigns_service.launch(db, boss, dialing.id)
+
+    def members() -> list[str]:
+        return sorted(m["Interface"] for m in rig.sim.queue_members("campaign"))
+
+    await rig.dialer.start()
+    await wait_for(lambda: members() == ["PJSIP/101"], 10.0, "the predictive campaign's operator in the queue")
+    await asyncio.sleep(1.5)  # a poll and a tick of each campaign, and more
+    assert members() == ["PJSIP/101"], "the preview operator stays out"
+
+    await campaigns_service.pause(db, boss, dialing.id)
+    await wait_for(lambda: members() == ["PJSIP/101", "PJSIP/102"], 5.0, "the preview operator in a queue nobody dials into")
+    await campaigns_service.resume(db, boss, dialing.id)
+    await wait_for(lambda: members() == ["PJSIP/101"], 5.0, "the preview operator out again")
+    assert not rig.record.calls
+
+
 async def test_an_answering_machine_is_dropped_and_retried_and_a_person_reaches_the_operator(  # type: ignore[no-untyped-def]
         make_rig, db: Database) -> None:
     """A campaign with AMD: the machine is hung up on by the dialplan, the person is queued to operator 101.
