@@ -126,7 +126,7 @@ class PacingConfig:
     min_samples: int = 5
     aim: float = 0.85  # share of the cap the day's rate is steered to
     theta0: float = 0.037  # marginal abandon risk allowed when the measured rate is at aim
-    gain: float = 1.5
+    gain: float = 3.0  # 1.5 let a list of few humans ride the guard and end days above the cap
     theta_max: float = 0.3
     prior_answered: int = 200
     guard_abandons: float = 1.0

@@ -74,6 +74,19 @@ def test_predictive_holds_the_cap_on_every_seed(agents: int, hours: float) -> No
     assert max(rates) > 0  # it does run ahead of the agents: it is not progressive in disguise
 
 
+@pytest.mark.parametrize("seed", [311, 369])
+def test_a_list_of_few_humans_ends_a_long_day_under_the_cap(seed: int) -> None:
+    """Half the humans and short talks (the benchmark's second model): the day's rate must not ride the guard.
+
+    The integral control at its old gain (1.5) let these days run at the guard for hours,
+    and a burst of humans from the calls in flight took them to 3.10 % and 3.04 %.
+    """
+    few = ClientModel(p_human=0.15, p_no_answer=0.60, talk_mean=60.0)
+    result = simulate("predictive", 5, 8.0, seed, model=few)
+    assert result["abandon_rate"] <= 0.03, result
+    assert result["occupancy"] > 0.5, result  # progressive: 0.36
+
+
 def test_predictive_beats_progressive_and_the_baseline() -> None:
     predictive = simulate("predictive", 20, 1.0, 3)
     assert predictive["abandon_rate"] <= 0.03
