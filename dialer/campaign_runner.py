@@ -382,11 +382,15 @@ class Dialer:
         self.dialing_queues = {i.queue for i in infos if i.mode != "preview" and i.state == "running"} | {
             r.info.queue for r in self.runs.values() if r.info.mode != "preview" and r.live.calls}
         for run in self.runs.values():
-            if run.info.mode == "preview" and run.logged_in and run.info.queue in self.dialing_queues:
+            if run.logged_in and self._kept_out(run):
                 log.info("dialer.preview_operators_leave campaign_id=%s queue=%s: a dialing campaign uses it",
                          run.info.id, run.info.queue)
                 await self._logout_agents(run, set(run.logged_in))
                 run.synced_agents = None
+
+    def _kept_out(self, run: CampaignRun) -> bool:
+        """Whether ``run`` is a preview campaign whose queue a dialing campaign uses now."""
+        return run.info.mode == "preview" and run.info.queue in self.dialing_queues
 
     async def _hold(self, info: CampaignInfo) -> bool:
         """Take or renew this dialer's lease on the campaign (one pacer per campaign, whatever the servers).
@@ -499,7 +503,7 @@ class Dialer:
         """
         if not self.config.login_agents or not self.bridge.conn.connected:
             return
-        if run.info.mode == "preview" and run.info.queue in self.dialing_queues:
+        if self._kept_out(run):
             return
         run.synced_agents = run.info.agents
         phones = await reads.agent_phones(self.db, run.info.agents)
