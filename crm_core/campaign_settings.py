@@ -283,6 +283,31 @@ class PacingLimits:
         return asdict(self)
 
 
+# --- the abandon message ----------------------------------------------------------------------
+
+# An Asterisk sound, named as Playback() takes it: relative to the sounds directory (the
+# channel's language folder first), without the extension. Letters, digits, "_" and "-" in
+# "/"-separated parts: no "..", no absolute path, nothing AMI or the dialplan would split on.
+_SOUND = re.compile(r"^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+){0,4}$")
+MAX_SOUND_NAME = 120
+
+
+def clean_sound_name(value: Any, name: str) -> str | None:
+    """A sound name as Playback() takes it (``zvonar/romashka-abandon``), or None for none; InvalidInput names ``name``."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be a sound name such as zvonar/romashka-abandon, or null")
+    text = value.strip()
+    if not text:
+        return None
+    if len(text) > MAX_SOUND_NAME or not _SOUND.fullmatch(text):
+        raise InvalidInput(f"{name} must name a sound under Asterisk's sounds directory without its extension "
+                           f"(letters, digits, _ and - in parts joined by /, at most {MAX_SOUND_NAME} characters), "
+                           "such as zvonar/romashka-abandon")
+    return text
+
+
 # --- dispositions -----------------------------------------------------------------------------
 
 MAX_DISPOSITIONS = 50

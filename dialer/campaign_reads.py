@@ -49,7 +49,8 @@ async def campaigns_to_run(db: Database, also: Iterable[int] = ()) -> list[Campa
     return [
         CampaignInfo(id=c.id, name=c.name, team_id=c.team_id, state=c.state, mode=c.mode, queue=c.queue,
                      hours=dict(c.hours or {}), retry_rules=dict(c.retry_rules or {}), pacing=dict(c.pacing or {}),
-                     script_id=c.script_id, caller_id=c.caller_id, agents=tuple(agents[c.id]))
+                     script_id=c.script_id, caller_id=c.caller_id,
+                     abandon_message=c.abandon_message, agents=tuple(agents[c.id]))
         for c in rows
     ]
 

@@ -40,7 +40,7 @@ from crm_core.services import leads as leads_service
 from dialer import campaign_reads as reads
 from dialer import hot_leads, windows
 from dialer.hot_leads import Escalation
-from dialer.originates import campaign_originate, company_caller_id, preview_originate
+from dialer.originates import abandon_sound, campaign_originate, company_caller_id, preview_originate
 from dialer.owners import dead_here
 from dialer.pacing import PacingDecision, decide
 from dialer.pacing_window import OUTCOMES as WINDOW_OUTCOMES
@@ -128,6 +128,7 @@ class CampaignRun:
         # Queues the campaign left while paused: (queue, endpoint -> interface, the calls placed into it).
         self.left_queues: list[tuple[str, dict[str, str], set[str]]] = []
         self.bad_caller_id: str | None = None  # the caller ID last refused (logged once, not every tick)
+        self.bad_abandon_message: str | None = None  # likewise the abandon message
         self.synced_agents: tuple[int, ...] | None = None  # the assignment last put into the queue
         self.phones: dict[str, reads.AgentPhone] = {}  # endpoint -> the assigned operator on it
         self.phones_for: tuple[int, ...] | None = None
@@ -432,6 +433,10 @@ class Dialer:
             # The client leg is originated straight into the trunk: no dialplan can set its From afterwards.
             log.warning("dialer.no_caller_id campaign_id=%s: neither the campaign's caller ID nor ami.company_caller_id "
                         "is set; the carrier decides what the client's phone shows (often nothing)", info.id)
+        if info.mode != "preview" and not (info.abandon_message or self.config.abandon_message):
+            log.warning("dialer.no_abandon_message campaign_id=%s: neither the campaign's abandon_message nor "
+                        "ami.abandon_message is set; a client no agent takes in time hears the stock apology, which "
+                        "does not say who called (the FTC and Ofcom ask for the company's name and a number)", info.id)
 
     async def _update_run(self, run: CampaignRun, info: CampaignInfo) -> None:
         previous = run.info
@@ -704,6 +709,21 @@ class Dialer:
         run.bad_caller_id = None
         return ids
 
+    def _abandon_message(self, run: CampaignRun) -> str | None:
+        """The sound an abandoned call hears: the campaign's, else the company's; None: the stock apology.
+
+        A stored name that is no sound name (written past the API) falls back to the stock
+        apology rather than stop the campaign or blame its leads; logged once.
+        """
+        value = run.info.abandon_message or self.config.abandon_message
+        try:
+            return abandon_sound(run.info.abandon_message, self.config.abandon_message)
+        except ValueError as exc:
+            if run.bad_abandon_message != value:
+                run.bad_abandon_message = value
+                log.error("dialer.abandon_message_unusable campaign_id=%s error=%s", run.info.id, exc)
+            return None
+
     async def _dial(self, run: CampaignRun, lead: Any, caller_id: str | None) -> int:
         """A predictive/progressive call: the client's leg into the campaign context. Returns 1 if placed."""
         info = run.info
@@ -717,7 +737,7 @@ class Dialer:
                 action_id=action_id, digits=digits, campaign_id=info.id, lead_id=lead.id, queue=info.queue,
                 client_name=getattr(lead, "client_name", None), trunk_dial_template=self.config.trunk_dial_template,
                 context=self.config.campaign_context, timeout_ms=int(info.ring_timeout(self.config.default_ring_timeout) * 1000),
-                caller_id=caller_id, amd=info.amd,
+                caller_id=caller_id, amd=info.amd, abandon_message=self._abandon_message(run),
             )
         except (InvalidPhone, ValueError) as exc:
             await self._undialable(run, lead, exc)

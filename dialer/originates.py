@@ -14,6 +14,7 @@ from typing import Any
 
 from ami_bridge.click_to_call import originate_action
 from ami_bridge.protocol import check_field
+from crm_core.campaign_settings import clean_sound_name
 
 _QUEUE = re.compile(r"[A-Za-z0-9_-]{1,80}")
 # Asterisk splits an Originate's Variable header at commas; quotes and brackets would
@@ -29,10 +30,13 @@ def display_name(name: str | None, limit: int = 60) -> str:
 def campaign_originate(
     *, action_id: str, digits: str, campaign_id: int, lead_id: int, queue: str, client_name: str | None,
     trunk_dial_template: str, context: str, timeout_ms: int, caller_id: str | None, amd: bool = False,
+    abandon_message: str | None = None,
 ) -> dict[str, Any]:
     """The Originate of one predictive/progressive call (see asterisk-config/extensions.conf [zvonar-campaign]).
 
     ``amd``: the dialplan runs answering-machine detection before the queue (ZVONAR_AMD=1).
+    ``abandon_message``: the sound a client no agent took in time hears (ZVONAR_ABANDON_MESSAGE);
+    None: the stock apology.
     """
     if not digits.isdigit() or not 7 <= len(digits) <= 15:
         raise ValueError(f"number: {digits!r} is not E.164 digits")
@@ -45,6 +49,10 @@ def campaign_originate(
         variables.append(f"ZVONAR_CLIENT_NAME={name}")
     if amd:
         variables.append("ZVONAR_AMD=1")
+    if abandon_message:
+        if clean_sound_name(abandon_message, "abandon_message") != abandon_message:
+            raise ValueError(f"abandon_message: {abandon_message!r} is not a sound name")
+        variables.append(f"ZVONAR_ABANDON_MESSAGE={abandon_message}")
     action: dict[str, Any] = {
         "ActionID": action_id,
         "Channel": trunk_dial_template.format(number=digits),
@@ -83,6 +91,14 @@ def preview_originate(
         action["Variable"].append(f"ZVONAR_CALLER_ID={caller_id}")
     action["ActionID"] = action_id
     return action
+
+
+def abandon_sound(campaign_message: str | None, company_message: str) -> str | None:
+    """What an abandoned call hears: the campaign's recording, else the company's; None: the stock apology.
+
+    Raises ValueError for a name that is no sound name (one written past the API's checks).
+    """
+    return clean_sound_name(campaign_message or company_message or None, "abandon_message")
 
 
 def company_caller_id(campaign_caller_id: str | None, default: str) -> str | None:

@@ -44,6 +44,8 @@ class DialerConfig:
     click_to_call_context: str = "zvonar-outbound"
     preview_timeout_ms: int = 30000
     company_caller_id: str = ""
+    # What an abandoned campaign call hears when its campaign names no recording (an Asterisk sound; "": the stock apology).
+    abandon_message: str = ""
     # Pause reasons that mean "writing up the last call" (the operator desk's wrap-up pause).
     wrapup_pause_reasons: tuple[str, ...] = ("wrap-up",)
     default_ring_timeout: float = 25.0

@@ -60,6 +60,7 @@ class CampaignInfo:
     pacing: Mapping[str, Any] = field(default_factory=dict)
     script_id: int | None = None
     caller_id: str | None = None
+    abandon_message: str | None = None
     agents: tuple[int, ...] = ()
     created_by_id: int | None = None  # a campaign of no team is its creator's to watch
 
@@ -71,6 +72,7 @@ class CampaignInfo:
             queue=view.queue, hours=dict(getattr(view, "hours", None) or {}),
             retry_rules=dict(getattr(view, "retry_rules", None) or {}), pacing=dict(getattr(view, "pacing", None) or {}),
             script_id=getattr(view, "script_id", None), caller_id=getattr(view, "caller_id", None),
+            abandon_message=getattr(view, "abandon_message", None),
             agents=tuple(getattr(view, "agents", None) or ()), created_by_id=getattr(view, "created_by_id", None),
         )
 

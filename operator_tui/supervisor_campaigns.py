@@ -141,7 +141,11 @@ FIELD_LABELS = {
     "lines_per_agent": N_("Lines per agent"),
     "amd": N_("Detect answering machines (they are hung up on and called again later)"),
     "amd_misread": N_("People among the machines, % (estimate)"),
+    "caller_id": N_("Number the client sees"),
+    "abandon_message": N_("Recording when no operator is free (who called, a number to call back)"),
 }
+# An Asterisk sound name, as crm_core.campaign_settings checks it: zvonar/romashka-abandon.
+_SOUND = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+){0,4}")
 
 
 def settings_body(values: Mapping[str, str], *, creating: bool) -> tuple[dict[str, Any], list[FieldError]]:
@@ -168,6 +172,18 @@ def settings_body(values: Mapping[str, str], *, creating: bool) -> tuple[dict[st
     script = (values.get("script") or "").strip()
     if script or not creating:
         body["script_code"] = script or None
+    caller_id = (values.get("caller_id") or "").strip()
+    if caller_id or not creating:
+        if any(c in caller_id for c in "\r\n"):
+            errors.append(FieldError("caller_id", _("Number the client sees: one line")))
+        body["caller_id"] = caller_id or None
+    message = (values.get("abandon_message") or "").strip()
+    if message or not creating:
+        if message and not (len(message) <= 120 and _SOUND.fullmatch(message)):
+            errors.append(FieldError("abandon_message", _(
+                "Recording: a sound name on the PBX without its extension, such as zvonar/romashka-abandon "
+                "(latin letters, digits, _ and -, parts joined by /)")))
+        body["abandon_message"] = message or None
     hours: dict[str, Any] = {}
     for key in ("start", "end"):
         text = (values.get(key) or "").strip()
@@ -248,6 +264,8 @@ def form_values(campaign: Mapping[str, Any]) -> dict[str, str]:
         "mode": str(campaign.get("mode") or "progressive"),
         "queue": str(campaign.get("queue") or ""),
         "script": str(campaign.get("script_code") or ""),
+        "caller_id": str(campaign.get("caller_id") or ""),
+        "abandon_message": str(campaign.get("abandon_message") or ""),
         "start": str(hours.get("start") or ""),
         "end": str(hours.get("end") or ""),
         "days": format_days(hours.get("days") or []),

@@ -16,6 +16,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from crm_core.campaign_settings import clean_sound_name
 from crm_core.passwords import DEFAULT_HASHING, MIN_MEMORY_KIB_PER_LANE, PasswordHashing
 from crm_core.services.client_access import DEFAULT_ACCESS_DAYS
 
@@ -36,6 +37,14 @@ class AmiSettings(BaseModel):
     campaign_context: str = "zvonar-campaign"
     originate_timeout_ms: int = 30000
     company_caller_id: str = ""
+    # The recording an abandoned campaign call hears (who called, a number to call back), for
+    # campaigns that name none of their own: an Asterisk sound name; empty: the stock apology.
+    abandon_message: str = ""
+
+    @field_validator("abandon_message")
+    @classmethod
+    def _sound_name(cls, value: str) -> str:
+        return clean_sound_name(value, "ami.abandon_message") or ""
 
 
 class PbxSimSettings(BaseModel):

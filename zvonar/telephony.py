@@ -47,7 +47,7 @@ def dialer_config(settings: Settings) -> DialerConfig:
         trunk_dial_template=ami.trunk_dial_template, campaign_context=ami.campaign_context,
         agent_channel_template=ami.agent_channel_template, click_to_call_context=ami.click_to_call_context,
         preview_timeout_ms=ami.originate_timeout_ms, company_caller_id=ami.company_caller_id,
-        login_agents=d.login_agents, day_timezone=d.day_timezone, wrapup_pause_reasons=d.wrapup_pause_reasons,
+        abandon_message=ami.abandon_message, login_agents=d.login_agents, day_timezone=d.day_timezone, wrapup_pause_reasons=d.wrapup_pause_reasons,
         stop_drain_seconds=d.stop_drain_seconds, call_access_seconds=settings.rights.call_access_days * 86400.0,
     )
 

@@ -192,11 +192,16 @@ class DialplanConfig:
         )
     )
     default_prompt_seconds: float = 2.0
+    # zvonar-sub-who-called: the subroutine abandoned campaign calls hear, and the sounds this PBX
+    # lacks (Playback() of one sets PLAYBACKSTATUS=FAILED and goes on).
+    who_called_context: str = "zvonar-sub-who-called"
+    missing_sounds: frozenset[str] = frozenset()
     answer_settle_seconds: float = 0.5
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inbound_routes", _frozen(self.inbound_routes))
         object.__setattr__(self, "prompt_seconds", _frozen(self.prompt_seconds))
+        object.__setattr__(self, "missing_sounds", frozenset(self.missing_sounds))
         for name in ("dial_timeout", "inbound_queue_timeout", "campaign_queue_timeout", "answer_settle_seconds",
                      "amd_human_seconds", "amd_machine_seconds", "amd_queue_timeout"):
             _check_seconds("DialplanConfig", name, getattr(self, name), allow_none=False)

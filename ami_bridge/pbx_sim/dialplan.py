@@ -200,6 +200,30 @@ class Dialplan:
         got = yield from wait(self.sw.scheduler, self._prompt_seconds(data), chan.hangup_requested)
         return got is not None
 
+    def _who_called(self, chan: Channel, priority: int) -> Program:
+        """Gosub(zvonar-sub-who-called): the campaign's recording, else (none, or missing) the stock apology.
+
+        Returns True when the channel was hung up meanwhile.
+        """
+        sw = self.sw
+        ctx, exten = chan.context, chan.exten
+        sub = self.dp.who_called_context
+        sw.newexten(chan, ctx, exten, priority, "Gosub", f"{sub},s,1")
+        message = chan.variables.get("ZVONAR_ABANDON_MESSAGE", "")
+        sw.newexten(chan, sub, "s", 1, "GotoIf", f'$["{message}" = ""]?stock')
+        if message:
+            if (yield from self._playback(chan, 2, message)):
+                return True
+            status = "FAILED" if message in self.dp.missing_sounds else "SUCCESS"
+            sw.varset(chan, "PLAYBACKSTATUS", status)
+            sw.newexten(chan, sub, "s", 3, "GotoIf", f'$["{status}" = "SUCCESS"]?done')
+        if not message or chan.variables.get("PLAYBACKSTATUS") != "SUCCESS":
+            if (yield from self._playback(chan, 4, "all-circuits-busy-now&pls-try-call-later")):
+                return True
+        sw.newexten(chan, sub, "s", 5, "Return", "")
+        chan.context, chan.exten = ctx, exten
+        return False
+
     def run_context(self, chan: Channel, context: str, exten: str) -> Program:
         """Run ``context``/``exten`` on an answered channel."""
         if context == self.dp.outbound_context:
@@ -406,7 +430,7 @@ class Dialplan:
         sw.newexten(client, ctx, "s", 9, "UserEvent",
                     f"ZvonarAbandon,Campaign: {campaign},Queue: {queue},Reason: {reason}")
         sw.user_event(client, "ZvonarAbandon", {"Campaign": campaign, "Queue": queue, "Reason": reason})
-        if (yield from self._playback(client, 10, "all-circuits-busy-now&pls-try-call-later")):
+        if (yield from self._who_called(client, 10)):
             sw.hangup(client, 16)
             return
         sw.newexten(client, ctx, "s", 11, "Hangup", "")
@@ -430,7 +454,7 @@ class Dialplan:
         if machine:
             sw.newexten(client, ctx, "s", 22, "UserEvent", f"ZvonarMachine,Campaign: {campaign},Cause: {cause}")
             sw.user_event(client, "ZvonarMachine", {"Campaign": campaign, "Cause": cause})
-            if (yield from self._playback(client, 23, "all-circuits-busy-now&pls-try-call-later")):
+            if (yield from self._who_called(client, 23)):
                 sw.hangup(client, 16)
                 return False
             sw.newexten(client, ctx, "s", 24, "Hangup", "")

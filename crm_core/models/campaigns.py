@@ -38,6 +38,10 @@ class Campaign(Base):
     # The Asterisk queue answered calls go to (asterisk-config/queues.conf).
     queue: Mapped[str] = mapped_column(String(80))
     caller_id: Mapped[str | None] = mapped_column(String(80))
+    # The recording an answered client hears when no agent takes the call in time (and a
+    # machine AMD dropped): who called and a number to call back, as the FTC and Ofcom ask.
+    # An Asterisk sound name; None: the company's (settings ami.abandon_message).
+    abandon_message: Mapped[str | None] = mapped_column(String(120))
     # Script code chosen by the supervisor; script_id pins the exact version at launch so a
     # running campaign keeps the text it started with.
     script_code: Mapped[str | None] = mapped_column(String(64))

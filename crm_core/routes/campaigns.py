@@ -10,7 +10,13 @@ from aiohttp import web
 from pydantic import Field, StrictBool, create_model
 
 from crm_core.api import ApiRequest, ApiRoutes, Page, ResponseModel
-from crm_core.campaign_settings import MAX_ABANDON_CAP, MAX_AMD_MISREAD_SHARE, MAX_DISPOSITIONS, RETRY_LIMITS
+from crm_core.campaign_settings import (
+    MAX_ABANDON_CAP,
+    MAX_AMD_MISREAD_SHARE,
+    MAX_DISPOSITIONS,
+    MAX_SOUND_NAME,
+    RETRY_LIMITS,
+)
 from crm_core.models import CAMPAIGN_MODES, CAMPAIGN_STATES, LEAD_STATES, ClientKind
 from crm_core.routes.fields import Code, CrmBody, CrmPageQuery, CrmQuery, DbId, Moment
 from crm_core.routes.imports import CSV_TYPE, XLSX_TYPE, ReassignedOut, read_upload
@@ -79,6 +85,11 @@ class DispositionOut(ResponseModel):
     add_to_dnc: bool
 
 
+ABANDON_MESSAGE = ("the recording a client hears when no agent takes the answered call within 2 s (and a machine AMD "
+                   "dropped): the company's name and a number to call back, as the FTC and Ofcom ask; an Asterisk "
+                   "sound name such as zvonar/romashka-abandon; null: the company's (ami.abandon_message)")
+
+
 class CampaignOut(ResponseModel):
     id: int
     name: str
@@ -87,6 +98,7 @@ class CampaignOut(ResponseModel):
     mode: Mode
     queue: str
     caller_id: str | None
+    abandon_message: str | None = Field(description=ABANDON_MESSAGE)
     script_code: str | None
     script_id: int | None = Field(description="the script version pinned at launch")
     hours: dict[str, Any]
@@ -110,6 +122,7 @@ class CampaignCreate(CrmBody):
     mode: Mode = "progressive"
     team_id: DbId | None = Field(None, description="admins only; a supervisor's campaigns are their team's")
     caller_id: str | None = Field(None, max_length=80)
+    abandon_message: str | None = Field(None, max_length=MAX_SOUND_NAME, description=ABANDON_MESSAGE)
     script_code: str | None = Field(None, max_length=64, description="the call script; its newest version is pinned at launch")
     hours: HoursIn | None = None
     retry_rules: RetryRulesIn | None = None  # type: ignore[valid-type]
@@ -124,6 +137,7 @@ class CampaignPatch(CrmBody):
     queue: str | None = Field(None, pattern=QUEUE_PATTERN)
     mode: Mode | None = None
     caller_id: str | None = Field(None, max_length=80)
+    abandon_message: str | None = Field(None, max_length=MAX_SOUND_NAME, description=ABANDON_MESSAGE)
     script_code: str | None = Field(None, max_length=64)
     hours: HoursIn | None = None
     retry_rules: RetryRulesIn | None = None  # type: ignore[valid-type]

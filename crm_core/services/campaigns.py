@@ -33,6 +33,7 @@ from crm_core.campaign_settings import (
     PacingLimits,
     RetryRules,
     check_dispositions,
+    clean_sound_name,
 )
 from crm_core.db import Database
 from crm_core.errors import (
@@ -110,6 +111,7 @@ class CampaignView:
     mode: str
     queue: str
     caller_id: str | None
+    abandon_message: str | None
     script_code: str | None
     script_id: int | None
     hours: dict[str, Any]
@@ -153,6 +155,7 @@ class CampaignInput:
     mode: str = "progressive"
     team_id: int | None = None
     caller_id: str | None = None
+    abandon_message: str | None = None
     script_code: str | None = None
     hours: Mapping[str, Any] | None = None
     retry_rules: Mapping[str, Any] | None = None
@@ -269,7 +272,8 @@ async def _views(s: AsyncSession, campaigns: Sequence[Campaign]) -> list[Campaig
     return [
         CampaignView(
             id=c.id, name=c.name, team_id=c.team_id, state=c.state, mode=c.mode, queue=c.queue, caller_id=c.caller_id,
-            script_code=c.script_code, script_id=c.script_id, hours=dict(c.hours or {}),
+            abandon_message=c.abandon_message, script_code=c.script_code, script_id=c.script_id,
+            hours=dict(c.hours or {}),
             retry_rules=dict(c.retry_rules or {}), pacing=dict(c.pacing or {}), hot_appeals=c.hot_appeals,
             created_by_id=c.created_by_id, created_at=c.created_at, updated_at=c.updated_at, started_at=c.started_at,
             stopped_at=c.stopped_at, agents=agents[c.id], dispositions=dispositions[c.id], lead_counts=counts[c.id],
@@ -377,6 +381,7 @@ async def create_campaign(db: Database, actor: Actor, data: CampaignInput | Mapp
         campaign = Campaign(
             name=name, team_id=team_id, created_by_id=actor.user_id, state="draft", mode=_clean_mode(data.mode),
             queue=_clean_queue(data.queue), caller_id=_clean_caller_id(data.caller_id),
+            abandon_message=clean_sound_name(data.abandon_message, "abandon_message"),
             script_code=await _clean_script_code(s, data.script_code), hours=hours, retry_rules=rules, pacing=pacing,
             hot_appeals=data.hot_appeals,
         )
@@ -425,8 +430,8 @@ def _laid_over(stored: Mapping[str, Any] | None, patch: Any) -> Any:
     return {key: value for key, value in merged.items() if value is not None}
 
 
-_UPDATABLE = {"name", "mode", "queue", "caller_id", "script_code", "hours", "retry_rules", "pacing", "hot_appeals",
-              "dispositions"}
+_UPDATABLE = {"name", "mode", "queue", "caller_id", "abandon_message", "script_code", "hours", "retry_rules", "pacing",
+              "hot_appeals", "dispositions"}
 # What only a campaign that is not running may change (the dialer reads them as it starts).
 _NOT_WHILE_RUNNING = {"mode", "queue", "script_code"}
 
@@ -456,6 +461,8 @@ async def update_campaign(db: Database, actor: Actor, campaign_id: int, changes:
                 campaign.queue = _clean_queue(value)
             elif name == "caller_id":
                 campaign.caller_id = _clean_caller_id(value)
+            elif name == "abandon_message":
+                campaign.abandon_message = clean_sound_name(value, "abandon_message")
             elif name == "script_code":
                 campaign.script_code = await _clean_script_code(s, value)
             elif name == "hours":

@@ -1,7 +1,7 @@
 """A campaign's settings as a form (new or existing), and the form that adds a list of leads.
 
 New: name, mode, queue, script, calling hours and days, retry rules, the abandon cap,
-the operators, and where the leads come from (a client filter, or a CSV/XLSX file on
+the number the client sees and the recording an abandoned client hears, the operators, and where the leads come from (a client filter, or a CSV/XLSX file on
 this machine). Saving creates the campaign, assigns the operators and adds the list, in
 that order; if a later step is refused the campaign is kept and the next save goes on
 from there, so nothing is created twice. Every refusal is shown with the field it names.
@@ -51,7 +51,7 @@ NEW_CAMPAIGN: dict[str, Any] = {
 FILTER_FIELDS = (("q", N_("Search: name, tax id, phone")), ("region", N_("Region")), ("industry", N_("Industry")))
 # Text fields of the settings, by the row they share.
 ROWS = (("name", "queue"), ("start", "end", "days"), ("max_attempts", "busy_minutes", "no_answer_minutes"),
-        ("abandon_cap", "lines_per_agent"), ("amd_misread",))
+        ("abandon_cap", "lines_per_agent"), ("amd_misread",), ("caller_id", "abandon_message"))
 
 
 async def add_leads(ctx: DeskContext, campaign_id: int, source: str, values: dict[str, str]) -> dict[str, Any]:
@@ -180,6 +180,8 @@ class CampaignForm(DeskModal):
                 yield from self._row(ROWS[3], values)
                 yield Checkbox(_(FIELD_LABELS["amd"]), value=values.get("amd") == "yes", id="cf-amd", compact=True)
                 yield from self._row(ROWS[4], values)
+                yield Tr("What the client sees and hears", classes="section")
+                yield from self._row(ROWS[5], values)
                 yield Tr("Operators", classes="section")
                 choices = agent_choices(self.users)
                 if choices:

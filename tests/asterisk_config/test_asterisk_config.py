@@ -318,7 +318,9 @@ def test_campaign_call_is_an_abandon_after_two_seconds_without_agent(dialplan: l
     assert queue.args[4] == "2", "the abandon limit is 2 seconds"
     after = apps[apps.index("Queue") + 1 :]
     # Reported before the message, so a client hanging up on it is still counted.
-    assert after.index("UserEvent") < after.index("Playback") < after.index("Hangup")
+    assert after.index("UserEvent") < after.index("Gosub") < after.index("Hangup")
+    message = main[apps.index("Queue") + 1 + after.index("Gosub")]
+    assert message.args[0] == "zvonar-sub-who-called"
     events = [s for s in dialplan if s.context == "zvonar-campaign" and s.app == "UserEvent"
               and s.args[0] == "ZvonarAbandon"]
     assert {e.exten for e in events} == {"s", "h"}, "timeout and client hang-up are both reported"
@@ -353,8 +355,24 @@ def test_answering_machines_are_dropped_and_humans_keep_the_two_second_rule(dial
     machine = main[labelled["machine"]]
     assert machine.app == "UserEvent" and machine.args[0] == "ZvonarMachine"
     assert "Campaign: ${ZVONAR_CAMPAIGN}" in [a.strip() for a in machine.args[1:]]
-    after_machine = [s.app for s in main[labelled["machine"] + 1 : labelled["machine"] + 3]]
-    assert after_machine == ["Playback", "Hangup"], "a machine never reaches an agent; a misread person hears who called"
+    after_machine = main[labelled["machine"] + 1 : labelled["machine"] + 3]
+    assert [s.app for s in after_machine] == ["Gosub", "Hangup"], "a machine never reaches an agent"
+    assert after_machine[0].args[0] == "zvonar-sub-who-called", "a person AMD misread hears who called"
+
+
+def test_who_called_plays_the_campaigns_recording_else_the_stock_apology(dialplan: list[Step]) -> None:
+    # FTC 16 CFR 310.4(b)(4)(iii) and Ofcom: the abandoned client hears the company's name and a number.
+    sub = [s for s in dialplan if s.context == "zvonar-sub-who-called" and s.exten == "s"]
+    labelled = {s.label: i for i, s in enumerate(sub) if s.label}
+    none_named, recording, played, stock, back = sub
+    assert none_named.app == "GotoIf" and '"${ZVONAR_ABANDON_MESSAGE}" = ""' in none_named.args[0]
+    assert none_named.args[0].endswith("?stock")
+    assert recording.app == "Playback" and recording.args == ("${ZVONAR_ABANDON_MESSAGE}",)
+    # A file missing on this PBX (PLAYBACKSTATUS FAILED) must not leave the client in silence.
+    assert played.app == "GotoIf" and '"${PLAYBACKSTATUS}" = "SUCCESS"' in played.args[0] and played.args[0].endswith("?done")
+    assert sub[labelled["stock"]] is stock and stock.app == "Playback"
+    assert stock.args[0] == "all-circuits-busy-now&pls-try-call-later"
+    assert sub[labelled["done"]] is back and back.app == "Return"
 
 
 def test_amd_settings_lean_towards_a_person(extensions: ConfFile) -> None:

@@ -95,6 +95,9 @@ async def test_who_may_create_and_see_campaigns(db: Database) -> None:
     ({"queue": "sales\r\nAction: Originate"}, "queue"),
     ({"caller_id": "Звонарь\nAction: Hangup"}, "caller_id"),
     ({"mode": "robocall"}, "mode"),
+    ({"abandon_message": "zvonar/romashka\r\nAction: Hangup"}, "abandon_message"),
+    ({"abandon_message": "../../../etc/shadow"}, "abandon_message"),
+    ({"abandon_message": "zvonar/romashka-abandon.wav"}, "abandon_message"),
     ({"pacing": {"abandon_cap": 0.05}}, "pacing.abandon_cap"),
     ({"pacing": {"lines_per_agent": 4}}, "pacing.lines_per_agent"),
     ({"pacing": {"lines_per_agent": 2.5}}, "pacing.lines_per_agent"),
@@ -110,6 +113,21 @@ async def test_bad_settings_are_refused_naming_the_field(db: Database, data: dic
     with pytest.raises(InvalidInput) as caught:
         await campaigns_service.create_campaign(db, w.sales_sup, {"name": "Осенняя акция", **data})
     assert field in caught.value.message
+
+
+async def test_a_campaign_names_the_recording_an_abandoned_client_hears(db: Database) -> None:
+    w = await build_world(db)
+    view = await campaigns_service.create_campaign(
+        db, w.sales_sup, {"name": "Осенняя акция", "abandon_message": " zvonar/romashka-abandon "})
+    assert view.abandon_message == "zvonar/romashka-abandon"
+    changed = await campaigns_service.update_campaign(db, w.sales_sup, view.id, {"abandon_message": "ru/zvonar/romashka-2"})
+    assert changed.abandon_message == "ru/zvonar/romashka-2"
+    # May change while the campaign runs (the next call carries it); empty or null: the company's.
+    assert (await campaigns_service.update_campaign(db, w.sales_sup, view.id, {"abandon_message": ""})).abandon_message is None
+    assert (await campaigns_service.create_campaign(db, w.sales_sup, CampaignInput(name="Зима"))).abandon_message is None
+    with pytest.raises(InvalidInput, match="abandon_message"):
+        await campaigns_service.update_campaign(db, w.sales_sup, view.id, {"abandon_message": "zvonar/a,b"})
+    assert (await campaigns_service.get_campaign(db, w.sales_sup, view.id)).abandon_message is None
 
 
 async def test_agents_are_users_of_the_team_who_take_calls(db: Database) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -76,6 +77,7 @@ class SimRecord:
     calls: list[ClientCall] = field(default_factory=list)
     abandons: list[dict[str, str]] = field(default_factory=list)
     verdicts: list[dict[str, str]] = field(default_factory=list)  # the AMD's ZvonarHuman / ZvonarMachine
+    played: list[str] = field(default_factory=list)  # what the campaign context played to clients (Playback's data)
     _open: dict[str, ClientCall] = field(default_factory=dict)
 
     def listen(self, event: dict[str, str]) -> None:
@@ -92,6 +94,8 @@ class SimRecord:
             self.abandons.append(dict(event))
         elif name == "UserEvent" and event.get("UserEvent") in ("ZvonarHuman", "ZvonarMachine"):
             self.verdicts.append(dict(event))
+        elif name == "Newexten" and event.get("Application") == "Playback" and event.get("Uniqueid") in self._open:
+            self.played.append(event.get("AppData", ""))
 
     def numbers(self) -> list[str]:
         return [c.number for c in self.calls]
@@ -130,8 +134,9 @@ class CampaignSetup:
 async def make_campaign(
     db: Database, *, mode: str, hours: dict, clients: Iterable[tuple[str, str, str | None]],
     endpoints: Iterable[str] = ("101", "102"), pacing: dict | None = None, script: bool = True, launch: bool = True,
+    **settings: Any,
 ) -> CampaignSetup:
-    """A campaign of the sales team: ``clients`` are (name, phone, time zone); operators on ``endpoints``."""
+    """A campaign of the sales team: ``clients`` are (name, phone, time zone); operators on ``endpoints``; more ``settings``."""
     team = await users.ensure_team(db, "Отдел продаж")
     sup = await users.create_user(db, login="smirnova", full_name="Елена Викторовна Смирнова", role=Role.supervisor,
                                   password="correct horse battery", passwords=TEST_PASSWORDS, team_id=team)
@@ -151,7 +156,7 @@ async def make_campaign(
         await ProtocolStore(db).publish(actor, "cold_call", source)
     campaign = await campaigns_service.create_campaign(db, actor, {
         "name": "Обзвон: тест", "mode": mode, "queue": "campaign", "hours": hours, "pacing": pacing or {"ring_timeout": 10},
-        "script_code": "cold_call" if script else None,
+        "script_code": "cold_call" if script else None, **settings,
     })
     await campaigns_service.set_agents(db, actor, campaign.id, list(operators.values()))
     await campaigns_service.add_list_from_filter(db, actor, campaign.id, "Все клиенты отдела", None)

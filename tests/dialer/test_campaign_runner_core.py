@@ -9,7 +9,7 @@ import pytest
 
 from ami_bridge.protocol import UnsafeAmiValue
 from dialer.campaign_runner import abandon_after
-from dialer.originates import campaign_originate, company_caller_id, display_name, preview_originate
+from dialer.originates import abandon_sound, campaign_originate, company_caller_id, display_name, preview_originate
 from dialer.owners import dead_here, new_owner_id
 from dialer.runner_state import (
     AgentSeen,
@@ -344,6 +344,27 @@ def test_a_campaign_with_amd_asks_the_dialplan_for_it() -> None:
     assert with_amd.amd and not INFO.amd
     # Queue(...,1) after the verdict: only an agent free at once takes the call (pacing's grace).
     assert (abandon_after(with_amd), abandon_after(INFO)) == (0.0, 1.0)
+
+
+def test_a_campaigns_recording_of_who_called_goes_to_the_dialplan() -> None:
+    base = dict(action_id="zv-1", digits="380441234567", campaign_id=7, lead_id=1, queue="campaign", client_name=None,
+                trunk_dial_template="PJSIP/{number}@trunk", context="zvonar-campaign", timeout_ms=25000, caller_id=None)
+    action = campaign_originate(**base, abandon_message="zvonar/karpaty-abandon")  # type: ignore[arg-type]
+    assert action["Variable"][-1] == "ZVONAR_ABANDON_MESSAGE=zvonar/karpaty-abandon"
+    assert not any(v.startswith("ZVONAR_ABANDON_MESSAGE=") for v in campaign_originate(**base)["Variable"])  # type: ignore[arg-type]
+    # A comma would start another variable, a path would leave the sounds directory, CR/LF another action.
+    for bad in ("zvonar/a,ZVONAR_QUEUE=support", "../../etc/passwd", "/etc/passwd", "zvonar/a\r\nAction: Hangup",
+                "zvonar/a&zvonar/b", "zvonar/abandon.wav"):
+        with pytest.raises(ValueError, match="abandon_message"):
+            campaign_originate(**base, abandon_message=bad)  # type: ignore[arg-type]
+
+
+def test_the_campaigns_recording_comes_before_the_companys() -> None:
+    assert abandon_sound("zvonar/karpaty-abandon", "zvonar/company-abandon") == "zvonar/karpaty-abandon"
+    assert abandon_sound(None, "zvonar/company-abandon") == "zvonar/company-abandon"
+    assert abandon_sound("", "") is None, "neither: the dialplan's stock apology"
+    with pytest.raises(ValueError, match="abandon_message"):
+        abandon_sound("zvonar/a\nAction: Hangup", "zvonar/company-abandon")
 
 
 def test_campaign_originate_refuses_what_could_reach_ami_wrongly() -> None:

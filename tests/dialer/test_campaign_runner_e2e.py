@@ -385,13 +385,15 @@ async def test_a_lead_pinned_to_an_operator_rings_that_operator_first(make_rig, 
 async def test_an_abandon_is_counted_when_the_dialplan_reports_it(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
     """The only agent pauses while the client's phone rings: Queue() refuses the call at once (JOINEMPTY).
 
-    The dialplan sends UserEvent ZvonarAbandon, then plays its apology (3.5 s) and hangs
-    up: the abandon counts against the cap from the UserEvent, before the call ends.
+    The dialplan sends UserEvent ZvonarAbandon, then plays the campaign's recording of who
+    called and hangs up: the abandon counts against the cap from the UserEvent, before the
+    call ends.
     """
     phone = "+79161110031"
     rig = await make_rig({phone.lstrip("+"): ClientBehaviour("answer", ring_seconds=6.0, talk_seconds=3.0)}, time_scale=0.5)
     setup = await make_campaign(db, mode="progressive", hours={"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"},
-                                endpoints=("101",), script=False, clients=[("ООО «Ромашка»", phone, None)])
+                                endpoints=("101",), script=False, clients=[("ООО «Ромашка»", phone, None)],
+                                abandon_message="zvonar/zvonar-abandon")
     await rig.dialer.start()
     await wait_for(lambda: len(rig.record.calls) == 1, 10.0, "the call")
     await send_queue_pause(rig.bridge.conn, "PJSIP/101", True, "Обед")
@@ -400,6 +402,8 @@ async def test_an_abandon_is_counted_when_the_dialplan_reports_it(make_rig, db: 
     [attempt] = await attempts_of(db, setup.campaign_id)
     assert attempt.outcome is None and len(live.calls) == 1, "counted while the client still hears the apology"
     assert [e["Reason"] for e in rig.record.abandons] == ["JOINEMPTY"]
+    await wait_for(lambda: rig.record.played, 10.0, "the message")
+    assert rig.record.played == ["zvonar/zvonar-abandon"], "the client hears who called"
 
     async def done() -> bool:
         return settled((await leads_of(db, setup.campaign_id)).values(), utcnow())

@@ -67,6 +67,7 @@ async def test_create_launch_watch_pause_stop(zvonar: Zvonar, tmp_path: Path) ->
         form: CampaignForm = app.screen  # type: ignore[assignment]
         await fill(pilot, {"cf-name": "Весенний обзвон", "cf-start": "00:00", "cf-end": "24:00", "cf-days": "1-7",
                            "cf-max_attempts": "3", "cf-busy_minutes": "15", "cf-abandon_cap": "2,5", "cf-amd_misread": "4",
+                           "cf-caller_id": "74952223344", "cf-abandon_message": "zvonar/vesna-abandon",
                            "ls-region": "Минск"})
         form.query_one("#cf-agents").focus()
         await pilot.press("space")  # the first operator by name: Иванова
@@ -79,6 +80,7 @@ async def test_create_launch_watch_pause_stop(zvonar: Zvonar, tmp_path: Path) ->
         assert campaign["hours"]["days"] == [1, 2, 3, 4, 5, 6, 7] and campaign["retry_rules"]["max_attempts"] == 3
         assert campaign["pacing"]["abandon_cap"] == 0.025 and campaign["pacing"]["amd"] is True
         assert campaign["pacing"]["amd_misread_share"] == 0.04
+        assert (campaign["caller_id"], campaign["abandon_message"]) == ("74952223344", "zvonar/vesna-abandon")
         assert "Весенний обзвон" in _text(screen, "#cmp-detail")
         assert "брошено 0, сброшено автоответчиков 0" in _text(screen, "#cmp-detail"), "AMD's drops are shown"
         estimated = {"campaign_id": campaign["id"], "day_dials": 100, "day_answered": 30, "day_abandoned": 0,

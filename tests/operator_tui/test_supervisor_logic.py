@@ -82,6 +82,22 @@ def test_settings_body_of_a_good_form() -> None:
     assert form_values({"pacing": {"amd_misread_share": 0.0}})["amd_misread"] == "0" and form_values({})["amd_misread"] == ""
 
 
+def test_the_number_shown_and_the_recording_heard_by_the_client() -> None:
+    body, errors = settings_body({"name": "X", "caller_id": ' "ООО Звонарь" <74952223344> ',
+                                  "abandon_message": "zvonar/vesna-abandon"}, creating=True)
+    assert errors == []
+    assert (body["caller_id"], body["abandon_message"]) == ('"ООО Звонарь" <74952223344>', "zvonar/vesna-abandon")
+    assert "abandon_message" not in settings_body({"name": "X", "abandon_message": " "}, creating=True)[0]
+    # Editing: an emptied field goes back to the company's (null), and the stored value shows on the form.
+    assert settings_body({"name": "X", "abandon_message": ""}, creating=False)[0]["abandon_message"] is None
+    assert form_values({"abandon_message": "zvonar/vesna-abandon", "caller_id": None})["abandon_message"] == "zvonar/vesna-abandon"
+    for bad in ("vesna-abandon.wav", "/var/lib/asterisk/sounds/vesna", "../vesna", "zvonar/весна", "a,b"):
+        assert [e.field for e in settings_body({"name": "X", "abandon_message": bad}, creating=True)[1]] == [
+            "abandon_message"], bad
+    assert [e.field for e in settings_body({"name": "X", "caller_id": "74952223344\r\nAction: Hangup"},
+                                           creating=True)[1]] == ["caller_id"]
+
+
 def test_a_list_report_says_whose_clients_went_to_whom() -> None:
     report = {"leads_added": 41, "leads_skipped": 1, "skipped_reasons": {"already a lead": 1},
               "rejected": [{"line": 7, "reason": "no phone"}],

@@ -35,6 +35,15 @@ def test_dialer_timings_reach_the_campaign_runner(tmp_path: Path, monkeypatch: p
         load_settings(toml)
 
 
+def test_the_companys_abandon_message_reaches_the_campaign_runner(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert dialer_config(load_settings()).abandon_message == ""
+    monkeypatch.setenv("ZVONAR_AMI__ABANDON_MESSAGE", "ru/zvonar/company-abandon")
+    assert dialer_config(load_settings()).abandon_message == "ru/zvonar/company-abandon"
+    monkeypatch.setenv("ZVONAR_AMI__ABANDON_MESSAGE", "zvonar/a,ZVONAR_QUEUE=support")
+    with pytest.raises(ValueError, match="abandon_message"):
+        load_settings()
+
+
 def test_the_session_cache_setting_reaches_the_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from crm_core.api import CONTEXT_KEY
     from zvonar.app import init_app

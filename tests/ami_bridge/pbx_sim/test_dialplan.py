@@ -95,6 +95,35 @@ def test_campaign_timeout_is_reported_with_zvonar_abandon_then_an_apology() -> N
     assert _abandon_reasons(run) == ["TIMEOUT"]
 
 
+def test_an_abandoned_client_hears_the_campaigns_recording_of_who_called() -> None:
+    run = Run(agents={"101": AgentBehaviour(answer_after=None)},
+              clients={CLIENT: ClientBehaviour("answer", ring_seconds=1.0, talk_seconds=None)})
+    run.pbx.queues.add("campaign", "PJSIP/101", "Оператор 101")
+    run.campaign_call(ZVONAR_ABANDON_MESSAGE="zvonar/romashka-abandon")
+    run.until(60)
+    assert _abandon_reasons(run) == ["TIMEOUT"]
+    played = [e["AppData"] for e in run.named("Newexten") if e["Application"] == "Playback"]
+    assert played == ["zvonar/romashka-abandon"], "the recording, and no apology after it"
+    assert run.first("VarSet", Variable="PLAYBACKSTATUS")["Value"] == "SUCCESS"
+    # Reported before the message is heard: a client who hangs up on it is still counted.
+    leg = run.first("UserEvent")["Channel"]
+    assert run.at("UserEvent") <= run.at("Newexten", Application="Playback") < run.at("Hangup", Channel=leg)
+    assert run.pbx.idle()
+
+
+def test_a_recording_missing_on_the_pbx_falls_back_to_the_stock_apology() -> None:
+    run = Run(agents={"101": AgentBehaviour(answer_after=None)},
+              clients={CLIENT: ClientBehaviour("answer", ring_seconds=1.0, talk_seconds=None)},
+              dialplan=DialplanConfig(missing_sounds={"zvonar/romashka-abandon"}))
+    run.pbx.queues.add("campaign", "PJSIP/101", "Оператор 101")
+    run.campaign_call(ZVONAR_ABANDON_MESSAGE="zvonar/romashka-abandon")
+    run.until(60)
+    played = [e["AppData"] for e in run.named("Newexten") if e["Application"] == "Playback"]
+    assert played == ["zvonar/romashka-abandon", "all-circuits-busy-now&pls-try-call-later"]
+    assert run.first("VarSet", Variable="PLAYBACKSTATUS")["Value"] == "FAILED"
+    assert run.pbx.idle()
+
+
 def test_campaign_queue_without_members_cannot_be_joined() -> None:
     run = Run(clients={CLIENT: ClientBehaviour("answer", ring_seconds=1.0, talk_seconds=None)})
     run.campaign_call()
@@ -121,7 +150,8 @@ def test_with_amd_a_machine_is_hung_up_on_and_never_queued() -> None:
     assert verdict["Linkedid"] == run.first("OriginateResponse")["Uniqueid"], "the dialer finds its call by Linkedid"
     assert run.at("UserEvent") - run.at("OriginateResponse") == pytest.approx(3.0)
     assert run.named("QueueCallerJoin", "AgentCalled") == [] and _abandon_reasons(run) == []
-    # The same short message as an abandon: a person the analysis misread hears who called.
+    # The same message as an abandon (here the stock apology: the campaign named no recording).
+    assert run.first("Newexten", Application="Gosub")["AppData"] == "zvonar-sub-who-called,s,1"
     assert run.first("Newexten", Application="Playback")["AppData"] == "all-circuits-busy-now&pls-try-call-later"
     assert run.at("Hangup", Channel=verdict["Channel"]) - run.at("UserEvent") == pytest.approx(3.5)
     assert run.pbx.idle()

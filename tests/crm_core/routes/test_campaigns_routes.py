@@ -82,6 +82,8 @@ async def test_bad_settings_are_422_naming_the_field(api) -> None:
         ({"name": "А", "queue": "sales\r\nAction: Originate"}, "queue"),
         ({"name": "А", "caller_id": "Отдел продаж\n<+74951234567>"}, "caller_id"),
         ({"name": "А", "caller_id": "Отдел продаж\r<+74951234567>"}, "caller_id"),
+        ({"name": "А", "abandon_message": "zvonar/romashka\nAction: Hangup"}, "abandon_message"),
+        ({"name": "А", "abandon_message": "/var/lib/asterisk/sounds/zvonar/romashka"}, "abandon_message"),
         ({"name": "А", "hours": {"start": "21:00", "end": "09:00"}}, "hours.end"),
         ({"name": "А", "hours": {"holiday_country": "XX"}}, "holiday_country"),
         ({"name": "А", "hours": {"holiday_country": "RU", "public_holidays": False}}, "holiday_country"),
@@ -92,8 +94,11 @@ async def test_bad_settings_are_422_naming_the_field(api) -> None:
     russian = await (await http.post("/api/campaigns", json={"name": "Весна", "hours": {"holiday_country": "ru"}})).json()
     assert (russian["hours"]["holiday_country"], russian["hours"]["public_holidays"]) == ("RU", True)
     created = await (await http.post("/api/campaigns", json={"name": "Зима"})).json()
-    patched = await http.patch(f"/api/campaigns/{created['id']}", json={"pacing": {"lines_per_agent": 2}, "hot_appeals": True})
+    assert created["abandon_message"] is None
+    patched = await http.patch(f"/api/campaigns/{created['id']}", json={"pacing": {"lines_per_agent": 2}, "hot_appeals": True,
+                                                                          "abandon_message": "zvonar/zima-abandon"})
     assert patched.status == 200
+    assert (await patched.json())["abandon_message"] == "zvonar/zima-abandon"
     assert (await patched.json())["pacing"]["lines_per_agent"] == 2 and (await patched.json())["hot_appeals"]
     assert (await http.get("/api/campaigns/999999")).status == 404
 
