@@ -30,7 +30,13 @@ from ami_bridge.bridge import AmiBridge
 from ami_bridge.calls.originate_reasons import outcome_for_reason, parse_reason
 from ami_bridge.connection import new_action_id
 from ami_bridge.errors import AmiError
-from ami_bridge.queue_actions import InvalidQueueField, QueueActionError, send_queue_login, send_queue_logout
+from ami_bridge.queue_actions import (
+    InvalidQueueField,
+    QueueActionError,
+    QueueNotFound,
+    send_queue_login,
+    send_queue_logout,
+)
 from crm_core.db import Database
 from crm_core.errors import DomainError, InvalidInput, InvalidPhone, LeaseLost
 from crm_core.models import utcnow
@@ -39,6 +45,7 @@ from crm_core.services import campaign_dialers
 from crm_core.services import leads as leads_service
 from dialer import campaign_reads as reads
 from dialer import hot_leads, windows
+from dialer.campaign_problems import flag
 from dialer.hot_leads import Escalation
 from dialer.originates import abandon_sound, campaign_originate, company_caller_id, preview_originate
 from dialer.owners import dead_here
@@ -130,6 +137,7 @@ class CampaignRun:
         self.bad_caller_id: str | None = None  # the caller ID last refused (logged once, not every tick)
         self.bad_abandon_message: str | None = None  # likewise the abandon message
         self.synced_agents: tuple[int, ...] | None = None  # the assignment last put into the queue
+        self.login_retry_at: float | None = None  # when to try again the operators the queue refused
         self.phones: dict[str, reads.AgentPhone] = {}  # endpoint -> the assigned operator on it
         self.phones_for: tuple[int, ...] | None = None
         self.callbacks_at = float("-inf")
@@ -508,11 +516,16 @@ class Dialer:
         """
         if not self.config.login_agents or not self.bridge.conn.connected:
             return
-        if self._kept_out(run):
+        problems = run.live.problems
+        kept_out = self._kept_out(run)
+        flag(problems, "kept_out_of_queue", kept_out, queue=run.info.queue)
+        if kept_out:
             return
         run.synced_agents = run.info.agents
         phones = await reads.agent_phones(self.db, run.info.agents)
+        flag(problems, "no_phones", not phones)
         wanted = {p.endpoint: p for p in phones}
+        missing = refused = 0
         for endpoint, phone in wanted.items():
             if endpoint in run.logged_in:
                 continue
@@ -520,8 +533,15 @@ class Dialer:
             try:
                 await send_queue_login(self.bridge.conn, run.info.queue, interface, member_name(phone.full_name, endpoint))
                 run.logged_in[endpoint] = interface
-            except (AmiError, InvalidQueueField) as exc:
+            except QueueNotFound as exc:
+                missing += 1
                 log.warning("dialer.agent_login_failed campaign_id=%s endpoint=%s error=%s", run.info.id, endpoint, exc)
+            except (AmiError, InvalidQueueField) as exc:
+                refused += 1
+                log.warning("dialer.agent_login_failed campaign_id=%s endpoint=%s error=%s", run.info.id, endpoint, exc)
+        flag(problems, "queue_missing", missing > 0, queue=run.info.queue)
+        flag(problems, "agents_not_in_queue", refused > 0, count=refused)
+        run.login_retry_at = self._now() + self.config.login_retry_seconds if missing or refused else None
         await self._logout_agents(run, set(run.logged_in) - set(wanted))
 
     async def _logout_agents(self, run: CampaignRun, endpoints: set[str],
@@ -608,9 +628,14 @@ class Dialer:
             await self.figures.publish(run, t)
         if run.left_queues:
             await self._leave_old_queues(run)
-        if run.info.state == "running" and run.synced_agents != run.info.agents:
+        running = run.info.state == "running"
+        if not running:
+            run.live.problems.clear()  # what keeps a running campaign from dialing: nothing to say of one at rest
+        flag(run.live.problems, "pbx_disconnected", running and not self.bridge.conn.connected)
+        retry_logins = run.login_retry_at is not None and t >= run.login_retry_at
+        if running and (run.synced_agents != run.info.agents or retry_logins):
             await self._sync_agents(run)
-        if run.info.state != "running" or run.info.mode == "preview" or not self.bridge.conn.connected:
+        if not running or run.info.mode == "preview" or not self.bridge.conn.connected:
             return 0
         caller_ids = self._caller_ids(run)
         if caller_ids is None:
@@ -636,6 +661,7 @@ class Dialer:
         if wanted <= 0:
             return placed
         zones = await self._open_zones(run, now, t)
+        flag(run.live.problems, "outside_hours", not zones)
         if not zones:
             return placed
         leased = await leads_service.lease_leads(self.db, run.info.id, self.owner, now, wanted,
@@ -702,10 +728,12 @@ class Dialer:
             ids = (company_caller_id(run.info.caller_id, self.config.company_caller_id),
                    company_caller_id(run.info.caller_id, ""))
         except ValueError as exc:
+            flag(run.live.problems, "caller_id_unusable", True)
             if run.bad_caller_id != run.info.caller_id:
                 run.bad_caller_id = run.info.caller_id
                 log.error("dialer.caller_id_unusable campaign_id=%s error=%s", run.info.id, exc)
             return None
+        flag(run.live.problems, "caller_id_unusable", False)
         run.bad_caller_id = None
         return ids
 
@@ -717,12 +745,15 @@ class Dialer:
         """
         value = run.info.abandon_message or self.config.abandon_message
         try:
-            return abandon_sound(run.info.abandon_message, self.config.abandon_message)
+            sound = abandon_sound(run.info.abandon_message, self.config.abandon_message)
         except ValueError as exc:
+            flag(run.live.problems, "abandon_message_unusable", True)
             if run.bad_abandon_message != value:
                 run.bad_abandon_message = value
                 log.error("dialer.abandon_message_unusable campaign_id=%s error=%s", run.info.id, exc)
             return None
+        flag(run.live.problems, "abandon_message_unusable", False)
+        return sound
 
     async def _dial(self, run: CampaignRun, lead: Any, caller_id: str | None) -> int:
         """A predictive/progressive call: the client's leg into the campaign context. Returns 1 if placed."""

@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dialer.campaign_problems import Problems, as_list
 from dialer.pacing_window import amd_misread
 
 
@@ -328,6 +329,8 @@ class CampaignLive:
         self._logged_seconds = 0.0
         self._last_seen: float | None = None
         self.agents: dict[str, int] = dict.fromkeys(PHASES, 0)
+        # What keeps the campaign from dialing as it should now (dialer/campaign_problems.py).
+        self.problems: Problems = {}
 
     def recall(self, dialed_at: float, answered_at: float | None, abandoned: bool) -> None:
         """A dial of before this runner took the campaign (from the store), into the rolling figures only."""
@@ -640,6 +643,7 @@ def stats_payload(info: CampaignInfo, live: CampaignLive, t: float, at: datetime
         "window_abandoned": w_abandoned,
         "window_abandon_rate": rate(w_abandoned, w_answered),
         "abandon_cap": info.abandon_cap,
+        "problems": as_list(live.problems),
     }
 
 

@@ -26,7 +26,9 @@ How each figure merges:
   rebases its day figures on the store at each publication (the store's counts, plus its
   own answers not yet written) and counts its own calls until the next; so each part's
   day figure is the whole campaign's up to its last rebase, and the merge takes the
-  largest of each: the most recent count, never a dial counted twice.
+  largest of each: the most recent count, never a dial counted twice;
+- problems (dialer/campaign_problems.py): what any dialer finds wrong, together (a queue
+  one server's PBX lacks is wrong for the campaign).
 
 A part not refreshed within ``stale_seconds`` (its dialer died or lost the bus) is left
 out. With one dialer the merge of its one part is exactly its own figures.
@@ -38,6 +40,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from dialer.campaign_problems import as_list, from_list, merged
 from dialer.runner_state import PHASES, CampaignLive, day_rate_figures, rate
 
 PART_TOPIC = "dialer.stats_part"
@@ -71,11 +74,13 @@ class StatsPart:
     agents: Mapping[str, int] = field(default_factory=lambda: dict.fromkeys(PHASES, 0))
     busy_seconds: float = 0.0
     logged_seconds: float = 0.0
+    problems: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # what this dialer finds wrong
     left: bool = False  # the dialer let the campaign go: forget its part now
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["agents"] = dict(self.agents)
+        out["problems"] = as_list(self.problems)
         return out
 
     @classmethod
@@ -87,13 +92,15 @@ class StatsPart:
         counts = {name: payload.get(name, 0) for name in _COUNTS}
         agents = payload.get("agents") or {}
         seconds = (payload.get("busy_seconds", 0.0), payload.get("logged_seconds", 0.0))
-        if (not all(_count(v) for v in counts.values()) or not isinstance(agents, Mapping)
+        problems = from_list(payload.get("problems", []))
+        if (problems is None or not all(_count(v) for v in counts.values()) or not isinstance(agents, Mapping)
                 or not all(_count(agents.get(p, 0)) for p in PHASES)
                 or not all(isinstance(s, int | float) and not isinstance(s, bool) and s >= 0 for s in seconds)):
             return None
         return cls(campaign_id=cid, dialer=dialer, pbx=pbx, **counts,
                    agents={p: int(agents.get(p, 0)) for p in PHASES},
-                   busy_seconds=float(seconds[0]), logged_seconds=float(seconds[1]), left=payload.get("left") is True)
+                   busy_seconds=float(seconds[0]), logged_seconds=float(seconds[1]), problems=problems,
+                   left=payload.get("left") is True)
 
 
 def _count(value: Any) -> bool:
@@ -111,6 +118,7 @@ def part_of(live: CampaignLive, t: float, dialer: str, pbx: str) -> StatsPart:
         day_dials=live.day_dials, day_answered=live.day_answered, day_abandoned=live.day_abandoned,
         day_machines=live.day_machines,
         agents=dict(live.agents), busy_seconds=live.busy_seconds, logged_seconds=live.logged_seconds,
+        problems={code: dict(params) for code, params in live.problems.items()},
     )
 
 
@@ -156,6 +164,7 @@ def merge(parts: Sequence[StatsPart], amd_misread_share: float = 0.0) -> dict[st
         "window_answered": total["window_answered"],
         "window_abandoned": total["window_abandoned"],
         "window_abandon_rate": rate(total["window_abandoned"], total["window_answered"]),
+        "problems": as_list(merged(p.problems for p in sorted(parts, key=lambda p: p.dialer))),
     }
 
 

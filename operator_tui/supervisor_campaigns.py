@@ -331,6 +331,36 @@ def leads_text(counts: Mapping[str, int] | None) -> str:
     return " · ".join(f"{n} {_(label)}" for n, label in parts if n) or _("no leads")
 
 
+# What keeps a running campaign from dialing (dialer/campaign_problems.py), by code; {names} are its params.
+PROBLEM_WORDS = {
+    "pbx_disconnected": N_("The PBX is not connected: nothing can be dialled"),
+    "queue_missing": N_("The PBX has no queue «{queue}» (queues.conf): nobody can take the calls; "
+                        "the operators join once it is there"),
+    "agents_not_in_queue": N_("The PBX did not put {count} operator(s) into the queue; trying again"),
+    "no_phones": N_("None of the campaign's operators has a phone"),
+    "kept_out_of_queue": N_("A dialing campaign uses the queue «{queue}»: these operators stay out of it while it runs"),
+    "caller_id_unusable": N_("The campaign's caller ID cannot be sent: nothing is dialled until it is corrected"),
+    "abandon_message_unusable": N_("The recording's name cannot be sent: abandoned calls hear the stock apology"),
+    "outside_hours": N_("No lead is within its calling hours now"),
+}
+
+
+def problem_lines(stats: Mapping[str, Any] | None) -> list[str]:
+    """What the dialer says keeps the campaign from dialing, one line each (a code this desk does not know: as is)."""
+    lines = []
+    for problem in (stats or {}).get("problems") or []:
+        if not isinstance(problem, Mapping):
+            continue
+        code = str(problem.get("code", ""))
+        params = {str(k): str(v) for k, v in problem.items() if k != "code"}
+        template = PROBLEM_WORDS.get(code)
+        try:
+            lines.append(_(template).format(**params) if template else code)
+        except (KeyError, IndexError, ValueError):  # a param missing from a newer or older dialer's problem
+            lines.append(_(template) if template else code)
+    return lines
+
+
 def abandon_rate_of(stats: Mapping[str, Any] | None) -> float | None:
     """The figure the 3 % cap is held against: today's abandoned / answered (None without stats)."""
     if not stats:

@@ -39,6 +39,7 @@ from operator_tui.supervisor_campaigns import (
     format_days,
     leads_text,
     percent,
+    problem_lines,
     start_action,
 )
 from operator_tui.supervisor_events import follow_events
@@ -59,7 +60,7 @@ class CampaignsScreen(DeskScreenBase):
     DEFAULT_CSS = """
     CampaignsScreen #cmp-head { height: 1; background: $panel; text-style: bold; padding: 0 1; }
     CampaignsScreen #cmp-table { height: 1fr; min-height: 5; }
-    CampaignsScreen #cmp-detail { height: auto; max-height: 9; padding: 0 1; border-top: solid $panel; }
+    CampaignsScreen #cmp-detail { height: auto; max-height: 12; padding: 0 1; border-top: solid $panel; }
     CampaignsScreen #cmp-error { height: auto; color: $error; padding: 0 1; }
     """
 
@@ -204,6 +205,7 @@ class CampaignsScreen(DeskScreenBase):
                if stats.get("day_amd_misread") else ""),
             _("Operators: {names}").format(names=agents),
             _("Leads: {leads}").format(leads=leads_text(campaign.get("lead_counts"))),
+            *(f"⚠ {line}" for line in problem_lines(stats)),
         ]
         detail.update("\n".join(lines))
 

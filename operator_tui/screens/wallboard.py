@@ -30,6 +30,7 @@ from operator_tui.supervisor_campaigns import (
     MAX_AMD_MISREAD_PERCENT,
     MODE_WORDS,
     allowed,
+    problem_lines,
     read_percent,
     start_action,
 )
@@ -168,6 +169,7 @@ class WallboardScreen(DeskScreenBase):
     WallboardScreen #wb-agent-counts { height: auto; padding: 0 1; }
     WallboardScreen #wb-calls-title, WallboardScreen #wb-agents-title { text-style: bold; padding: 0 1; color: $accent; }
     WallboardScreen #wb-error { height: auto; color: $error; padding: 0 1; }
+    WallboardScreen #wb-problems { height: auto; color: $warning; padding: 0 1; }
     WallboardScreen.narrow #wb-main { layout: vertical; }
     WallboardScreen.narrow #wb-left { width: 1fr; height: auto; }
     WallboardScreen.narrow #wb-calls { height: auto; max-height: 4; }
@@ -199,6 +201,7 @@ class WallboardScreen(DeskScreenBase):
 
     def compose(self) -> ComposeResult:
         yield Static(id="wb-head", markup=False)
+        yield Static(id="wb-problems", markup=False)
         with Horizontal(id="wb-main"):
             with Vertical(id="wb-left"):
                 yield FiguresPanel(id="wb-figures")
@@ -213,6 +216,7 @@ class WallboardScreen(DeskScreenBase):
 
     def on_mount(self) -> None:
         self.show_error(None)
+        self.query_one("#wb-problems", Static).display = False
         follow_events(self, self.ctx)
         self.set_interval(1.0, self.tick)
         self.reload()
@@ -242,6 +246,11 @@ class WallboardScreen(DeskScreenBase):
                     f"{word(MODE_WORDS, campaign.get('mode'))}")
         self.query_one("#wb-head", Static).update(
             f"{_('Wallboard')} · {what} · {word(LINK_WORDS, self.link_state)} · {now:%H:%M:%S}")
+        # What the dialer says keeps the campaign from dialing, under the head, while it holds.
+        problems = problem_lines(self.board.stats) if campaign is not None else []
+        line = self.query_one("#wb-problems", Static)
+        line.update("\n".join(f"⚠ {p}" for p in problems))
+        line.display = bool(problems)
 
     def _agents(self) -> None:
         counts = self.board.agent_counts()

@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from ami_bridge.bridge import AmiBridge, BridgeConfig
 from ami_bridge.connection import AmiConnection
 from ami_bridge.pbx_sim import AgentBehaviour, ClientBehaviour, PbxSimulator
+from ami_bridge.pbx_sim.queues import QueueState
 from ami_bridge.queue_actions import QueueOutcome, send_queue_pause
 from crm_core.db import Database
 from crm_core.models import Attempt, Call
@@ -64,7 +66,7 @@ async def make_rig(db: Database) -> AsyncIterator[Callable[..., Awaitable[Rig]]]
     started: list[Rig] = []
 
     async def make(clients: dict[str, ClientBehaviour], time_scale: float = 0.1,
-                   agents: dict[str, AgentBehaviour] = AGENTS, more_queues: tuple[str, ...] = ()) -> Rig:
+                   agents: dict[str, AgentBehaviour] = AGENTS, more_queues: tuple[str, ...] = (), **dialer: Any) -> Rig:
         config = sim_config(clients, agents, time_scale=time_scale)
         [queue] = config.queues
         config = replace(config, queues=(queue, *(replace(queue, name=name) for name in more_queues)))
@@ -75,8 +77,8 @@ async def make_rig(db: Database) -> AsyncIterator[Callable[..., Awaitable[Rig]]]
         # The simulator's wrap-up is in simulated seconds; the bridge's would be wall-clock ones.
         bridge = AmiBridge(conn, db, bus, BridgeConfig(wrapup_seconds=0.0))
         await bridge.start()
-        dialer = Dialer(db, bus, bridge, DialerConfig(tick_seconds=0.05, stats_seconds=0.2, lease_seconds=30))
-        rig = Rig(db, bus, sim, record, bridge, dialer)
+        runner = Dialer(db, bus, bridge, DialerConfig(tick_seconds=0.05, stats_seconds=0.2, lease_seconds=30, **dialer))
+        rig = Rig(db, bus, sim, record, bridge, runner)
         started.append(rig)
         return rig
 
@@ -621,9 +623,14 @@ async def test_preview_operators_stay_out_of_a_queue_a_dialing_campaign_uses(mak
     await wait_for(lambda: members() == ["PJSIP/101"], 10.0, "the predictive campaign's operator in the queue")
     await asyncio.sleep(1.5)  # a poll and a tick of each campaign, and more
     assert members() == ["PJSIP/101"], "the preview operator stays out"
+    # Both supervisors see why: one campaign's operators are kept out, the other's clients are all outside their hours.
+    assert rig.dialer.stats(setup.campaign_id)["problems"] == [  # type: ignore[index]
+        {"code": "kept_out_of_queue", "queue": "campaign"}]
+    assert rig.dialer.stats(dialing.id)["problems"] == [{"code": "outside_hours"}]  # type: ignore[index]
 
     await campaigns_service.pause(db, boss, dialing.id)
     await wait_for(lambda: members() == ["PJSIP/101", "PJSIP/102"], 5.0, "the preview operator in a queue nobody dials into")
+    assert rig.dialer.stats(setup.campaign_id)["problems"] == []  # type: ignore[index]
     await campaigns_service.resume(db, boss, dialing.id)
     await wait_for(lambda: members() == ["PJSIP/101"], 5.0, "the preview operator out again")
     assert not rig.record.calls
@@ -782,6 +789,45 @@ async def test_stop_lets_the_poll_finish_its_round_instead_of_cutting_a_write(ma
     await rig.dialer.stop()
     assert finished == [True], "the round in progress was finished, not cut"
     assert await campaign_dialers.holder(db, setup.campaign_id) is None, "and the campaign given back after it"
+
+
+async def test_a_queue_the_pbx_lacks_is_told_to_the_supervisor_and_joined_once_it_is_there(  # type: ignore[no-untyped-def]
+        make_rig, db: Database) -> None:
+    """A campaign on «sales», which queues.conf lacks: nobody can take its calls, so none is placed, and
+    campaign.stats says why. Once the queue exists (queues.conf fixed, reloaded) the operator joins by
+    himself and the campaign dials."""
+    phone = "+79161119911"
+    open_zone, _, hours = hours_open_in_one_zone(utcnow())
+    rig = await make_rig({phone.lstrip("+"): TALK}, login_retry_seconds=0.3)
+    setup = await make_campaign(db, mode="progressive", hours=hours, script=False, endpoints=("101",),
+                                clients=[("ООО «Ромашка»", phone, open_zone)], queue="sales")
+    await rig.dialer.start()
+    await wait_for(lambda: (rig.dialer.stats(setup.campaign_id) or {}).get("problems"), 5.0, "a problem")
+    assert rig.dialer.stats(setup.campaign_id)["problems"] == [{"code": "queue_missing", "queue": "sales"}]  # type: ignore[index]
+    await asyncio.sleep(0.5)  # retried, still missing: no call, the lead untouched
+    assert rig.record.numbers() == []
+    [lead] = (await leads_of(db, setup.campaign_id)).values()
+    assert (lead.state, lead.attempts) == ("ready", 0)
+
+    queues = rig.sim.pbx.queues
+    queues.queues["sales"] = QueueState(replace(queues.queues["campaign"].config, name="sales"), 0)  # a reload
+    await wait_for(lambda: rig.record.numbers() == [phone.lstrip("+")], 10.0, "the call, once 101 is in «sales»")
+    assert rig.dialer.stats(setup.campaign_id)["problems"] == []  # type: ignore[index]
+
+
+async def test_a_campaign_with_no_lead_in_its_calling_hours_says_so(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
+    phone = "+79161119912"
+    _, closed_zone, hours = hours_open_in_one_zone(utcnow())
+    rig = await make_rig({phone.lstrip("+"): TALK})
+    setup = await make_campaign(db, mode="progressive", hours=hours, script=False, endpoints=("101",),
+                                clients=[("ООО «Ромашка»", phone, closed_zone)])
+    await rig.dialer.start()
+    await wait_for(lambda: (rig.dialer.stats(setup.campaign_id) or {}).get("problems"), 5.0, "a problem")
+    assert rig.dialer.stats(setup.campaign_id)["problems"] == [{"code": "outside_hours"}]  # type: ignore[index]
+    assert rig.record.numbers() == []
+    await campaigns_service.pause(db, setup.supervisor, setup.campaign_id)
+    await wait_for(lambda: rig.dialer.stats(setup.campaign_id)["problems"] == [], 5.0,  # type: ignore[index]
+                   "nothing to say of a campaign at rest")
 
 
 async def test_a_caller_id_that_cannot_be_sent_spends_no_lead(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]

@@ -118,12 +118,26 @@ def test_a_part_not_refreshed_goes_stale_and_a_part_that_left_goes_at_once() -> 
     assert publisher([StatsPart(campaign_id=7, dialer=A, pbx=PBX, left=True), b]) == B
 
 
+def test_a_problem_one_server_finds_is_the_campaigns() -> None:
+    """The branch's PBX lacks the campaign's queue: the merged view says so, whichever server publishes it."""
+    live = CampaignLive(7, date(2026, 12, 3))
+    live.problems["outside_hours"] = {}
+    a = part_of(live, 10.0, A, PBX)
+    c = part(C, BRANCH_PBX, problems={"queue_missing": {"queue": "campaign"}})
+    assert merge([a, c])["problems"] == [{"code": "queue_missing", "queue": "campaign"}, {"code": "outside_hours"}]
+    assert stats_payload(INFO, live, 10.0, AT)["problems"] == [{"code": "outside_hours"}]
+    assert StatsPart.from_json(c.to_json()) == c, "problems survive the bus"
+    live.problems.clear()
+    assert merge([part_of(live, 11.0, A, PBX)])["problems"] == []
+
+
 def test_a_part_from_the_bus_is_checked() -> None:
     good = part(A, PBX, dials=3, agents={"free": 1}).to_json()
     assert StatsPart.from_json(good) == part(A, PBX, dials=3, agents={"free": 1, "talk": 0, "wrap": 0, "paused": 0,
                                                                       "unavailable": 0})
     for bad in ({**good, "campaign_id": "7"}, {**good, "dialer": ""}, {**good, "dials": -1}, {**good, "in_flight": True},
                 {**good, "agents": {"free": "2"}}, {**good, "busy_seconds": "x"}, {**good, "machines": -2},
+                {**good, "problems": "queue_missing"}, {**good, "problems": [{"code": "no_phones", "who": 101}]},
                 {"topic": "something else"}):
         assert StatsPart.from_json(bad) is None, bad
 

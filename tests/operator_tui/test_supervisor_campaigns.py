@@ -88,6 +88,10 @@ async def test_create_launch_watch_pause_stop(zvonar: Zvonar, tmp_path: Path) ->
         screen.post_message(ServerEvent("campaign.stats", estimated))
         await wait_for(pilot, lambda: "сброшено автоответчиков 20 (из них людей, по оценке: 2)" in _text(screen, "#cmp-detail"),
                        what="the people estimated among the machines")
+        screen.post_message(ServerEvent("campaign.stats", {**estimated, "problems": [{"code": "queue_missing",
+                                                                                     "queue": "campaign"}]}))
+        await wait_for(pilot, lambda: "⚠ На АТС нет очереди «campaign»" in _text(screen, "#cmp-detail"),
+                       what="what keeps the campaign from dialing")
         screen.post_message(ServerEvent("campaign.stats", {"campaign_id": campaign["id"]}))
 
         # Launching with no leads: refused, and the server's reason is on the screen.
@@ -128,6 +132,11 @@ async def test_create_launch_watch_pause_stop(zvonar: Zvonar, tmp_path: Path) ->
         await wait_for(pilot, lambda: len(board.series["dials"]) >= points + 2, what="two more campaign.stats")
         assert board.figure("at") > first_at, "the figures are the dialer's newest"
         assert "Наборов сегодня 1 " in _text(board_screen, "#fig-numbers")
+        problems = board_screen.query_one("#wb-problems")
+        assert not problems.display, "nothing wrong: no line for it"
+        # Handled at once, not posted: the dialer's next figures (no problem) must not race the check.
+        board_screen.on_server_event(ServerEvent("campaign.stats", {**board.stats, "problems": [{"code": "outside_hours"}]}))
+        assert problems.display and "⚠ Сейчас звонить некому" in _text(board_screen, "#wb-problems")
         gauge = board_screen.query_one("#gauge-abandon", Gauge)
         assert gauge.limit == 0.025 and gauge.value == 0.0 and gauge.level == "ok"
         # The client answers, Ivanova's phone picks the call up from the campaign queue.

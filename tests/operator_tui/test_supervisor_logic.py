@@ -15,6 +15,7 @@ from operator_tui.supervisor_campaigns import (
     leads_text,
     form_values,
     merged_settings,
+    problem_lines,
     parse_days,
     report_text,
     start_action,
@@ -96,6 +97,18 @@ def test_the_number_shown_and_the_recording_heard_by_the_client() -> None:
             "abandon_message"], bad
     assert [e.field for e in settings_body({"name": "X", "caller_id": "74952223344\r\nAction: Hangup"},
                                            creating=True)[1]] == ["caller_id"]
+
+
+def test_what_keeps_a_campaign_from_dialing_is_said_in_words() -> None:
+    stats = {"problems": [{"code": "queue_missing", "queue": "sales"}, {"code": "outside_hours"},
+                          {"code": "trunk_down", "trunk": "mts"}, {"code": "agents_not_in_queue"}, "garbage"]}
+    assert problem_lines(stats) == [
+        "The PBX has no queue «sales» (queues.conf): nobody can take the calls; the operators join once it is there",
+        "No lead is within its calling hours now",
+        "trunk_down",  # a newer dialer's code: shown as it is rather than hidden
+        "The PBX did not put {count} operator(s) into the queue; trying again",  # its count missing: still said
+    ]
+    assert problem_lines(None) == [] and problem_lines({"problems": []}) == []
 
 
 def test_a_list_report_says_whose_clients_went_to_whom() -> None:
