@@ -28,7 +28,16 @@ from crm_core.rights import Actor
 from crm_core.services import campaigns as campaigns_service
 from crm_core.services import users as users_service
 from scripts_engine.protocol_store import ProtocolStore
-from zvonar.demo_data import CSV_HEADER, DEMO_CAMPAIGN, DEMO_DISPOSITIONS, DEMO_SCRIPT_CODE, csv_row, generate_clients
+from zvonar.demo_data import (
+    CSV_HEADER,
+    DEMO_ABANDON_MESSAGE,
+    DEMO_CALLER_ID,
+    DEMO_CAMPAIGN,
+    DEMO_DISPOSITIONS,
+    DEMO_SCRIPT_CODE,
+    csv_row,
+    generate_clients,
+)
 from zvonar.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -121,6 +130,9 @@ async def ensure_demo_campaign(db: Database) -> dict[str, object] | None:
         "hours": {"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"}, "dispositions": DEMO_DISPOSITIONS,
         # The simulator's clients include answering machines: the dialplan drops them before the queue.
         "pacing": {"amd": True},
+        # What a real campaign sets up: the company's number on the client's phone, and the recording an
+        # abandoned client hears (a PBX without the file plays the stock apology instead).
+        "caller_id": DEMO_CALLER_ID, "abandon_message": DEMO_ABANDON_MESSAGE,
     })
     operators = [people[u.login].id for u in DEMO_USERS if u.role is Role.operator]
     await campaigns_service.set_agents(db, supervisor, campaign.id, operators)

@@ -161,6 +161,9 @@ def generate_clients(count: int, seed: int = 1) -> Iterator[DemoClient]:
 # name says so); a real campaign keeps to its clients' local calling hours.
 DEMO_CAMPAIGN = "Демо: обзвон базы (круглосуточно, 00:00–24:00 — чтобы демо работало в любой час)"
 DEMO_SCRIPT_CODE = "cold_call"
+# The company the built-in PBX simulator presents (ami_bridge/pbx_sim/config.py), and its recording of who called.
+DEMO_CALLER_ID = '"ООО Звонарь" <74952223344>'
+DEMO_ABANDON_MESSAGE = "zvonar/demo-abandon"
 # The wrap-up codes of the demo campaign: the usual set and the ones its script ends leads with
 # (scripts_engine/examples/cold_call_b2b.yaml), so the script's outcome lands on the lead.
 DEMO_DISPOSITIONS = (

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from crm_core.db import Database
-from crm_core.models import Client, User
+from crm_core.models import Campaign, Client, User
 from zvonar.demo import DEMO_USERS, banner, load_demo
 from zvonar.settings import load_settings
 
@@ -27,8 +27,11 @@ async def test_demo_data_is_loaded_once_and_spread_over_operators(tmp_path: Path
             select(User.login, func.count(Client.id)).join(Client, Client.responsible_id == User.id).group_by(User.login)
         )).all())
         logins = set((await s.execute(select(User.login))).scalars())
+        campaign = (await s.execute(select(Campaign))).scalar_one()
     await db.dispose()
     assert per_user == {"ivanova": 40, "kovalenko": 40, "zhuk": 40}
+    # Set up as a real campaign should be: the company's number shown, a recording of who called for abandons.
+    assert (campaign.caller_id, campaign.abandon_message) == ('"ООО Звонарь" <74952223344>', "zvonar/demo-abandon")
     assert logins == {u.login for u in DEMO_USERS}
 
 
