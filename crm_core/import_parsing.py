@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import codecs
 import csv
-import datetime as dt
 import io
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from crm_core.errors import ImportFileError, InvalidPhone
+from crm_core.import_xlsx import xlsx_records, xlsx_sheet_count
 from crm_core.phones import parse_phone
 from crm_core.regions import Region, find_regions, parse_timezone
 
@@ -397,42 +397,34 @@ def iter_csv_records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]
             yield start, record
 
 
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # phones and INNs stored as numbers: 79161234567.0
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat()
-    return str(value)
+def iter_xlsx_records(data: bytes, sheet_index: int = 0) -> Iterator[tuple[int, list[str]]]:
+    """(sheet row number, cell texts) of every non-empty row of a sheet (crm_core/import_xlsx.py)."""
+    return xlsx_records(data, sheet_index)
 
 
-def iter_xlsx_records(data: bytes) -> Iterator[tuple[int, list[str]]]:
-    """(sheet row number, cell texts) of every non-empty row of the first sheet."""
-    import openpyxl  # imported here: only XLSX imports pay for it
+def find_xlsx_header(
+    data: bytes,
+    mapping: Mapping[str, str | None] | None,
+    records_of: Callable[[int], Iterator[tuple[int, list[str]]]] | None = None,
+) -> tuple[HeaderMap, Iterator[tuple[int, list[str]]], int]:
+    """The header of the workbook's first sheet that has one, the rows after it, and that sheet's index.
 
+    A workbook often opens on a cover or a notes sheet with the list on the next one. When
+    no sheet names the client column, the first sheet's reason is the file's.
+    """
+    read = records_of or (lambda index: iter_xlsx_records(data, index))
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds on a broken file
-        log.info("import.xlsx_unreadable error=%s", type(exc).__name__)
-        raise ImportFileError(f"not a readable XLSX workbook ({type(exc).__name__}: {exc})") from None
-    try:
-        if not workbook.worksheets:
-            raise ImportFileError("the workbook has no sheets")
-        sheet = workbook.worksheets[0]
-        # The size the file states may be stale (some exporters write A1 or the first rows only):
-        # read every row the sheet really has.
-        sheet.reset_dimensions()
-        for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1):
-            cells = [_cell_text(v) for v in values]
-            if any(c.strip() for c in cells):
-                yield number, cells
-    finally:
-        workbook.close()
+        header, body = _find_header(read(0), mapping, strict_width=False)
+        return header, body, 0
+    except ImportFileError:
+        for index in range(1, xlsx_sheet_count(data)):  # 0 for a workbook that does not open
+            try:
+                header, body = _find_header(read(index), mapping, strict_width=False)
+            except ImportFileError:
+                continue
+            log.info("import.xlsx_sheet index=%d: the sheets before it name no client column", index)
+            return header, body, index
+        raise
 
 
 def parse_clients_file(
@@ -449,8 +441,9 @@ def parse_clients_file(
         raise ImportFileError("the file is empty")
     encoding = delimiter = None
     lower = filename.lower()
+    header_map: HeaderMap | None = None
     if data.startswith(_XLSX_MAGIC):
-        records = iter_xlsx_records(data)
+        header_map, records, _sheet = find_xlsx_header(data, mapping)
         strict_width = False
     elif data.startswith(_OLE_MAGIC):
         raise ImportFileError("old Excel .xls files are not supported: save the sheet as .xlsx or CSV")
@@ -470,7 +463,10 @@ def parse_clients_file(
         records = iter_csv_records(text, delimiter)
         strict_width = True
 
-    header_map, body = _find_header(records, mapping, strict_width)
+    if header_map is None:
+        header_map, body = _find_header(records, mapping, strict_width)
+    else:
+        body = records
     rows: list[ImportRow] = []
     rejected: list[RejectedRow] = []
     for item in parse_rows(body, header_map, default_region):

@@ -36,6 +36,7 @@ from crm_core.import_parsing import (
     _find_header,
     decode_csv,
     detect_delimiter,
+    find_xlsx_header,
     iter_xlsx_records,
     parse_rows,
 )
@@ -85,14 +86,14 @@ def _csv_records(lines: Iterable[str], delimiter: str, breaks: list[RejectedRow]
             yield start, record
 
 
-def _xlsx_records(data: bytes, breaks: list[RejectedRow]) -> Iterator[tuple[int, list[str]]]:
-    """The first sheet's rows; a damaged sheet ends the stream where it breaks, as a broken CSV record does.
+def _xlsx_records(data: bytes, breaks: list[RejectedRow], sheet_index: int = 0) -> Iterator[tuple[int, list[str]]]:
+    """A sheet's rows; a damaged sheet ends the stream where it breaks, as a broken CSV record does.
 
     A workbook that does not open at all is an ImportFileError (the file as a whole);
     one whose sheet breaks off (cut short, a cell Excel would not write) keeps the rows
     before the break, and the break is reported with the row it follows.
     """
-    rows = iter_xlsx_records(data)
+    rows = iter_xlsx_records(data, sheet_index)
     last = 0
     while True:
         try:
@@ -116,8 +117,8 @@ def open_file(data: bytes, filename: str, mapping: Mapping[str, str | None] | No
         raise ImportFileError("the file is empty")
     breaks: list[RejectedRow] = []
     encoding = delimiter = None
+    records: Iterator[tuple[int, list[str]]] = iter(())
     if data.startswith(_XLSX_MAGIC):
-        records: Iterator[tuple[int, list[str]]] = _xlsx_records(data, breaks)
         strict_width, is_xlsx = False, True
     elif data.startswith(_OLE_MAGIC):
         raise ImportFileError("old Excel .xls files are not supported: save the sheet as .xlsx or CSV")
@@ -140,10 +141,23 @@ def open_file(data: bytes, filename: str, mapping: Mapping[str, str | None] | No
         lines = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, errors="replace", newline="")
         records = _csv_records(lines, delimiter, breaks)
         strict_width, is_xlsx = True, False
+    sheet_breaks: dict[int, list[RejectedRow]] = {}
+
+    def sheet_records(index: int) -> Iterator[tuple[int, list[str]]]:
+        if index > 0 and sheet_breaks.get(0):
+            # The first sheet broke off before its header: the list may be there, not on a later sheet.
+            raise ImportFileError("the first sheet is damaged")
+        return _xlsx_records(data, sheet_breaks.setdefault(index, []), index)
+
     try:
-        header, body = _find_header(records, mapping, strict_width)
+        if is_xlsx:  # the first sheet that has a header (a cover sheet may come before the list)
+            header, body, sheet = find_xlsx_header(data, mapping, sheet_records)
+            breaks = sheet_breaks[sheet]
+        else:
+            header, body = _find_header(records, mapping, strict_width)
     except ImportFileError:
-        if breaks:  # the CSV broke before a header was found: that is the real problem
+        breaks = breaks or sheet_breaks.get(0, [])
+        if breaks:  # the file broke before a header was found: that is the real problem
             raise ImportFileError(f"line {breaks[0].line}: {breaks[0].reason}") from None
         raise
     return OpenedFile(

@@ -155,6 +155,28 @@ async def test_an_xlsx_sheet_goes_in_too(db: Database) -> None:
     assert await phones_of(db, meridian.id) == [("+79031234567", "mobile", None, "Сергей")]
 
 
+async def test_a_workbook_with_a_cover_sheet_and_a_region_merged_over_its_clients(db: Database) -> None:
+    """The list is on the second sheet, «Самарская обл.» merged beside two clients: both are Samara's."""
+    w = await people(db)
+    book = openpyxl.Workbook()
+    book.active.title = "Инструкция"
+    book.active.append(["Одна строка — один клиент; регион можно объединить на группу строк"])
+    sheet = book.create_sheet("Клиенты")
+    sheet.append(HEADER)
+    sheet.append(["ООО «Волга-Трейд»", "", "Самарская обл.", "", "8 846 200-10-20", "", "", "", ""])
+    sheet.append(["ООО «Жигули-Сервис»", "", None, "", "8 8482 55-66-77", "", "", "", ""])
+    sheet.append(["ООО «Меридиан»", "", "Москва", "", "+7 903 123-45-67", "", "", "", ""])
+    sheet.merge_cells("C2:C3")
+    data = io.BytesIO()
+    book.save(data)
+    summary = await import_clients(db, w.admin, data.getvalue(), "kontragenty.xlsx")
+    assert (summary.inserted, summary.rejected) == (3, [])
+    clients = await clients_by_name(db)
+    assert {name: c.region for name, c in clients.items()} == {
+        "ООО «Волга-Трейд»": "Самарская обл.", "ООО «Жигули-Сервис»": "Самарская обл.", "ООО «Меридиан»": "Москва"}
+    assert clients["ООО «Жигули-Сервис»"].timezone == "Europe/Samara"
+
+
 async def test_a_file_that_cannot_be_read_writes_nothing(db: Database) -> None:
     w = await people(db)
     for data, name, message in [
@@ -232,6 +254,29 @@ async def test_a_workbook_cut_short_keeps_the_rows_before_the_break(db: Database
     assert "cannot read the sheet from here" in broken.reason and "the rest of the file is not imported" in broken.reason
     assert 200 < summary.inserted == broken.line - 2 < 300  # every row before the break, none after
     assert len(await clients_by_name(db)) == summary.inserted
+
+
+async def test_a_first_sheet_broken_before_its_header_is_reported_not_passed_over(db: Database) -> None:
+    """The list may well be on the damaged first sheet: a later sheet («Архив») is not imported in its place."""
+    import zipfile
+
+    w = await people(db)
+    book = openpyxl.Workbook()
+    book.active.append(["Выгрузка контрагентов на 01.12.2026"])
+    book.active.append(HEADER)
+    book.create_sheet("Архив").append(HEADER)
+    book["Архив"].append(["ООО «Старая»", "", "Москва", "", "+7 495 000-00-01", "", "", "", ""])
+    raw = io.BytesIO()
+    book.save(raw)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw.getvalue())) as zin, zipfile.ZipFile(out, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            # The title row's cell cut in the middle of its XML: the sheet breaks before the header.
+            zout.writestr(item, data[: data.index(b"<c ") + 10] if item.filename == "xl/worksheets/sheet1.xml" else data)
+    with pytest.raises(ImportFileError, match="line 1: cannot read the sheet from here"):
+        await import_clients(db, w.admin, out.getvalue(), "kontragenty.xlsx")
+    assert await clients_by_name(db) == {}
 
 
 async def test_a_workbook_that_states_a_wrong_size_is_read_whole(db: Database) -> None:
