@@ -541,7 +541,9 @@ class Dialer:
                 log.warning("dialer.agent_login_failed campaign_id=%s endpoint=%s error=%s", run.info.id, endpoint, exc)
         flag(problems, "queue_missing", missing > 0, queue=run.info.queue)
         flag(problems, "agents_not_in_queue", refused > 0, count=refused)
-        run.login_retry_at = self._now() + self.config.login_retry_seconds if missing or refused else None
+        # Looked at again until everyone is in: a queue reloaded, an operator given a phone.
+        retry = missing or refused or not phones
+        run.login_retry_at = self._now() + self.config.login_retry_seconds if retry else None
         await self._logout_agents(run, set(run.logged_in) - set(wanted))
 
     async def _logout_agents(self, run: CampaignRun, endpoints: set[str],

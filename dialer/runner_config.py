@@ -55,7 +55,8 @@ class DialerConfig:
     # Put a campaign's assigned operators into its queue while it runs (QueueAdd/QueueRemove).
     login_agents: bool = True
     # Operators the PBX would not put into the queue (no such queue yet, a refused or lost
-    # QueueAdd) are tried again this often: queues.conf fixed and reloaded, they join by themselves.
+    # QueueAdd), or none with a phone, are looked at again this often: queues.conf fixed and
+    # reloaded, or a phone given, they join by themselves.
     login_retry_seconds: float = 15.0
     # The calendar day of the day_* figures.
     day_timezone: str = "Europe/Moscow"

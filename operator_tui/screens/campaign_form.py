@@ -1,10 +1,11 @@
 """A campaign's settings as a form (new or existing), and the form that adds a list of leads.
 
 New: name, mode, queue, script, calling hours and days, retry rules, the abandon cap,
-the number the client sees and the recording an abandoned client hears, the operators, and where the leads come from (a client filter, or a CSV/XLSX file on
-this machine). Saving creates the campaign, assigns the operators and adds the list, in
-that order; if a later step is refused the campaign is kept and the next save goes on
-from there, so nothing is created twice. Every refusal is shown with the field it names.
+the number the client sees and the recording an abandoned client hears, the operators,
+and where the leads come from (a client filter, or a CSV/XLSX file on this machine).
+Saving creates the campaign, assigns the operators and adds the list, in that order; if a
+later step is refused the campaign is kept and the next save goes on from there, so
+nothing is created twice. Every refusal is shown with the field it names.
 """
 
 from __future__ import annotations

@@ -815,6 +815,28 @@ async def test_a_queue_the_pbx_lacks_is_told_to_the_supervisor_and_joined_once_i
     assert rig.dialer.stats(setup.campaign_id)["problems"] == []  # type: ignore[index]
 
 
+async def test_an_operator_given_a_phone_while_the_campaign_runs_joins_its_queue(  # type: ignore[no-untyped-def]
+        make_rig, db: Database) -> None:
+    from sqlalchemy import update
+
+    from crm_core.models import User
+
+    phone = "+79161119913"
+    open_zone, _, hours = hours_open_in_one_zone(utcnow())
+    rig = await make_rig({phone.lstrip("+"): TALK}, login_retry_seconds=0.3)
+    setup = await make_campaign(db, mode="progressive", hours=hours, script=False, endpoints=("101",),
+                                clients=[("ООО «Ромашка»", phone, open_zone)])
+    async with db.transaction() as s:
+        await s.execute(update(User).where(User.id == setup.operators["101"]).values(phone_endpoint=None))
+    await rig.dialer.start()
+    await wait_for(lambda: (rig.dialer.stats(setup.campaign_id) or {}).get("problems"), 5.0, "a problem")
+    assert rig.dialer.stats(setup.campaign_id)["problems"] == [{"code": "no_phones"}]  # type: ignore[index]
+    async with db.transaction() as s:
+        await s.execute(update(User).where(User.id == setup.operators["101"]).values(phone_endpoint="101"))
+    await wait_for(lambda: rig.record.numbers() == [phone.lstrip("+")], 10.0, "the call, once 101 is in the queue")
+    assert rig.dialer.stats(setup.campaign_id)["problems"] == []  # type: ignore[index]
+
+
 async def test_a_campaign_with_no_lead_in_its_calling_hours_says_so(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
     phone = "+79161119912"
     _, closed_zone, hours = hours_open_in_one_zone(utcnow())
