@@ -870,6 +870,11 @@ async def test_a_caller_id_that_cannot_be_sent_spends_no_lead(make_rig, db: Data
     [lead] = (await leads_of(db, setup.campaign_id)).values()
     assert (lead.state, lead.attempts) == ("ready", 0)
     assert rig.record.numbers() == [] and await attempts_of(db, setup.campaign_id) == []
+    assert rig.dialer.stats(setup.campaign_id)["problems"] == [{"code": "caller_id_unusable"}]  # type: ignore[index]
+    # The PBX goes away too: the supervisor is told that first.
+    await rig.sim.stop()
+    await wait_for(lambda: rig.dialer.stats(setup.campaign_id)["problems"][0] == {"code": "pbx_disconnected"},  # type: ignore[index]
+                   10.0, "the PBX gone")
 
 
 async def test_a_dialer_taking_a_campaign_over_starts_from_the_last_half_hours_figures(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
