@@ -54,13 +54,15 @@ def from_list(value: Any) -> Problems | None:
         return None
     out: Problems = {}
     for item in value:
-        if not isinstance(item, Mapping) or not isinstance(item.get("code"), str) or len(item) > _MAX_PARAMS + 1:
+        if not isinstance(item, Mapping) or not isinstance(item.get("code"), str):
             return None
+        if item["code"] not in _KNOWN:
+            continue
         params = {k: v for k, v in item.items() if k != "code"}
-        if not all(isinstance(k, str) and isinstance(v, str) and len(v) <= _MAX_TEXT for k, v in params.items()):
+        if len(params) > _MAX_PARAMS or not all(
+                isinstance(k, str) and isinstance(v, str) and len(v) <= _MAX_TEXT for k, v in params.items()):
             return None
-        if item["code"] in _KNOWN:
-            out.setdefault(item["code"], params)
+        out.setdefault(item["code"], params)
     return out
 
 

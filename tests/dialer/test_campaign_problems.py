@@ -26,11 +26,12 @@ def test_problems_survive_the_bus_and_what_is_not_them_is_refused() -> None:
     problems: Problems = {"queue_missing": {"queue": "sales"}, "no_phones": {}}
     assert from_list(as_list(problems)) == problems
     # A newer dialer's code this one does not know is left out, not a reason to drop the whole part.
-    assert from_list([{"code": "queue_missing", "queue": "sales"}, {"code": "trunk_down", "trunk": "mts"}]) == {
+    assert from_list([{"code": "queue_missing", "queue": "sales"}, {"code": "trunk_down", "trunk": "mts"},
+                      {"code": "sip_storm", "a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": 6}]) == {
         "queue_missing": {"queue": "sales"}}
     for bad in ({"code": "no_phones"}, [{"queue": "sales"}], [{"code": 7}], [{"code": "queue_missing", "queue": 7}],
                 [{"code": "queue_missing", "queue": "x" * 201}], ["no_phones"],
-                [{"code": "no_phones", "a": "1", "b": "2", "c": "3", "d": "4", "e": "5"}]):
+                [{"code": "no_phones", "a": "1", "b": "2", "c": "3", "d": "4", "e": "5"}], [None]):
         assert from_list(bad) is None, bad
 
 
