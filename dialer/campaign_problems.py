@@ -19,6 +19,7 @@ PROBLEMS = (
     "pbx_disconnected",  # the dialer has no AMI session: nothing can be dialled
     "queue_missing",  # {queue}: QueueAdd found no such queue (queues.conf, or not reloaded)
     "agents_not_in_queue",  # {count}: operators the PBX refused to put into the queue (retried)
+    "agents_auto_paused",  # {count}: operators app_queue paused after a call rang out on them (autopause)
     "no_phones",  # none of the campaign's operators has a phone endpoint
     "kept_out_of_queue",  # {queue}: a preview campaign's operators, kept out of a queue a dialing campaign uses
     "caller_id_unusable",  # the campaign's caller ID cannot be sent: no lead is dialled

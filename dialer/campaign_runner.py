@@ -84,6 +84,7 @@ ANNOUNCE_GRACE = 1.0
 HEARD_SECONDS = 10.0
 HEARD_KEPT = 20
 CALLBACKS_EVERY = 1.0  # how often free operators' own callbacks are looked for
+AUTO_PAUSE_REASON = "Auto-Pause"  # app_queue's pause reason for a member paused by autopause=yes
 ESCALATE_EVERY = 5.0  # how often overdue hot leads are handed on (they are due within 10 minutes)
 STOP_GRACE_SECONDS = 5.0  # how long stop() lets the loops finish their round before cancelling them
 # How long after answering a client still finds an agent, as Asterisk runs the dialplan's
@@ -577,7 +578,8 @@ class Dialer:
         """Every queue agent the bridge knows, with the seconds it has been in its state."""
         t = self._now()
         wrapup = self.config.wrapup_pause_reasons
-        return [AgentSeen(a.agent, effective_status(str(a.state), a.reason, wrapup), max(0.0, t - a.since), tuple(a.queues))
+        return [AgentSeen(a.agent, effective_status(str(a.state), a.reason, wrapup), max(0.0, t - a.since), tuple(a.queues),
+                          a.reason)
                 for a in self.bridge.agents.snapshot()]
 
     # ----------------------------------------------------------------- the loop of one campaign
@@ -634,6 +636,9 @@ class Dialer:
         if not running:
             run.live.problems.clear()  # what keeps a running campaign from dialing: nothing to say of one at rest
         flag(run.live.problems, "pbx_disconnected", running and not self.bridge.conn.connected)
+        # app_queue's autopause: an operator who let a call ring out takes none until they resume.
+        auto_paused = sum(1 for a in mine if a.state == "paused" and a.reason == AUTO_PAUSE_REASON)
+        flag(run.live.problems, "agents_auto_paused", running and auto_paused > 0, count=auto_paused)
         retry_logins = run.login_retry_at is not None and t >= run.login_retry_at
         if running and (run.synced_agents != run.info.agents or retry_logins):
             await self._sync_agents(run)

@@ -113,6 +113,7 @@ class AgentSeen:
     state: str
     seconds: float
     queues: tuple[str, ...] = ()
+    reason: str | None = None  # the pause reason, when paused
 
 
 def effective_status(status: str, reason: str | None, wrapup_pause_reasons: Iterable[str]) -> str:

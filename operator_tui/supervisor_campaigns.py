@@ -337,6 +337,8 @@ PROBLEM_WORDS = {
     "queue_missing": N_("The PBX has no queue «{queue}» (queues.conf): nobody can take the calls; "
                         "the operators join once it is there"),
     "agents_not_in_queue": N_("The PBX did not put {count} operator(s) into the queue; trying again"),
+    "agents_auto_paused": N_("The PBX paused {count} operator(s) who let a call ring out (Auto-Pause): "
+                             "they take no calls until they resume"),
     "no_phones": N_("None of the campaign's operators has a phone"),
     "kept_out_of_queue": N_("A dialing campaign uses the queue «{queue}»: these operators stay out of it while it runs"),
     "caller_id_unusable": N_("The campaign's caller ID cannot be sent: nothing is dialled until it is corrected"),

@@ -837,6 +837,24 @@ async def test_an_operator_given_a_phone_while_the_campaign_runs_joins_its_queue
     assert rig.dialer.stats(setup.campaign_id)["problems"] == []  # type: ignore[index]
 
 
+async def test_an_operator_the_pbx_paused_after_a_call_rang_out_is_told_to_the_supervisor(  # type: ignore[no-untyped-def]
+        make_rig, db: Database) -> None:
+    """102's phone never picks up: the client abandons, app_queue (autopause=yes) pauses 102, and nobody else
+    is there to take calls. The campaign says why it stopped dialing; 102's resume clears it."""
+    phone = "+79161119914"
+    rig = await make_rig({phone.lstrip("+"): ClientBehaviour("answer", ring_seconds=1.0, talk_seconds=3.0)})
+    setup = await make_campaign(db, mode="progressive", hours={"days": [1, 2, 3, 4, 5, 6, 7], "start": "00:00", "end": "24:00"},
+                                endpoints=("102",), script=False, clients=[("ООО «Ромашка»", phone, None)])
+    await rig.dialer.start()
+    await wait_for(lambda: {"code": "agents_auto_paused", "count": "1"} in (
+        rig.dialer.stats(setup.campaign_id) or {}).get("problems", []), 10.0, "the auto-pause told")
+    assert [e["Reason"] for e in rig.record.abandons] == ["TIMEOUT"]
+    await send_queue_pause(rig.bridge.conn, "PJSIP/102", False, None)
+    await wait_for(lambda: not any(p["code"] == "agents_auto_paused"
+                                   for p in rig.dialer.stats(setup.campaign_id)["problems"]),  # type: ignore[index]
+                   10.0, "the problem gone once 102 resumes")
+
+
 async def test_a_campaign_with_no_lead_in_its_calling_hours_says_so(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
     phone = "+79161119912"
     _, closed_zone, hours = hours_open_in_one_zone(utcnow())
