@@ -23,8 +23,10 @@ from crm_core.errors import ImportFileError
 
 log = logging.getLogger(__name__)
 
-# <mergeCell ref="B3:B12"/>, with or without a namespace prefix; the cells named as Excel names them.
-_MERGE_MARK = b"mergeCells"
+# The <mergeCells> element's start tag (never text: a cell's "<" is written &lt;), and each
+# <mergeCell ref="B3:B12"/> in it, with or without a namespace prefix.
+_MERGE_START = re.compile(rb"<(?:\w{1,20}:)?mergeCells[\s>/]")
+_OVERLAP = 64  # bytes kept from one read to the next: a start tag cut by a read boundary is found whole
 _MERGE_CELL = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="\$?([A-Z]{1,3})\$?(\d+):\$?([A-Z]{1,3})\$?(\d+)"')
 _CHUNK = 1 << 20
 
@@ -57,7 +59,7 @@ def merged_down(source: Any) -> dict[int, list[tuple[int, int]]]:
 
     Only the first column of each range, and only ranges over more than one row. The XML
     is scanned in chunks for the mergeCells element (after the rows), so a big sheet
-    without merges costs one pass of decompression and no parsing.
+    without merges costs one pass of decompression and a byte search, no parsing.
     """
     spans: dict[int, list[tuple[int, int]]] = {}
     tail = b""
@@ -70,11 +72,11 @@ def merged_down(source: Any) -> dict[int, list[tuple[int, int]]]:
             found += chunk
             continue
         window = tail + chunk
-        at = window.find(_MERGE_MARK)
-        if at >= 0:
-            found += window[at:]
+        start = _MERGE_START.search(window)
+        if start is not None:
+            found += window[start.start():]
         else:
-            tail = window[-len(_MERGE_MARK):]
+            tail = window[-_OVERLAP:]
     for first_col, first_row, _last_col, last_row in _MERGE_CELL.findall(bytes(found)):
         top, bottom = int(first_row), int(last_row)
         if bottom > top:

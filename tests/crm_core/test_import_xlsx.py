@@ -76,3 +76,6 @@ def test_merged_ranges_are_found_past_a_read_boundary_and_with_a_namespace_prefi
     assert xml.find(b"mergeCells") == 2 * (1 << 20) - 4
     assert merged_down(io.BytesIO(xml)) == {1: [(3, 12)], 26: [(5, 9)]}, "only spans over rows, by first column"
     assert merged_down(io.BytesIO(b"<worksheet><sheetData/></worksheet>")) == {}
+    # The word in a cell's text is not the element.
+    text = b'<worksheet><sheetData><row><c t="inlineStr"><is><t>mergeCells ref="A1:A9"</t></is></c></row></sheetData></worksheet>'
+    assert merged_down(io.BytesIO(text)) == {}
