@@ -4,7 +4,7 @@ Files come from 1C (cp1251, ";" and quoted fields, CRLF), Bitrix24 and amoCRM (U
 with a BOM, "," or ";") or Excel. Headers are matched by name in Russian or English
 (an explicit {header: field} mapping overrides that); a title row above the header is
 skipped. Every data row becomes an ImportRow or a RejectedRow naming what is wrong.
-For big files, ``iter_csv_records``/``iter_xlsx_records`` + ``build_header_map`` +
+For big files, ``iter_csv_records``/``import_xlsx.xlsx_records`` + ``build_header_map`` +
 ``parse_rows`` stream the same work chunk by chunk.
 """
 
@@ -397,11 +397,6 @@ def iter_csv_records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]
             yield start, record
 
 
-def iter_xlsx_records(data: bytes, sheet_index: int = 0) -> Iterator[tuple[int, list[str]]]:
-    """(sheet row number, cell texts) of every non-empty row of a sheet (crm_core/import_xlsx.py)."""
-    return xlsx_records(data, sheet_index)
-
-
 def find_xlsx_header(
     data: bytes,
     mapping: Mapping[str, str | None] | None,
@@ -412,7 +407,7 @@ def find_xlsx_header(
     A workbook often opens on a cover or a notes sheet with the list on the next one. When
     no sheet names the client column, the first sheet's reason is the file's.
     """
-    read = records_of or (lambda index: iter_xlsx_records(data, index))
+    read = records_of or (lambda index: xlsx_records(data, index))
     try:
         header, body = _find_header(read(0), mapping, strict_width=False)
         return header, body, 0

@@ -37,9 +37,9 @@ from crm_core.import_parsing import (
     decode_csv,
     detect_delimiter,
     find_xlsx_header,
-    iter_xlsx_records,
     parse_rows,
 )
+from crm_core.import_xlsx import xlsx_records
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ def _xlsx_records(data: bytes, breaks: list[RejectedRow], sheet_index: int = 0) 
     one whose sheet breaks off (cut short, a cell Excel would not write) keeps the rows
     before the break, and the break is reported with the row it follows.
     """
-    rows = iter_xlsx_records(data, sheet_index)
+    rows = xlsx_records(data, sheet_index)
     last = 0
     while True:
         try:

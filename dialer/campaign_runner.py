@@ -750,13 +750,13 @@ class Dialer:
         A stored name that is no sound name (written past the API) falls back to the stock
         apology rather than stop the campaign or blame its leads; logged once.
         """
-        value = run.info.abandon_message or self.config.abandon_message
         try:
             sound = abandon_sound(run.info.abandon_message, self.config.abandon_message)
         except ValueError as exc:
             flag(run.live.problems, "abandon_message_unusable", True)
-            if run.bad_abandon_message != value:
-                run.bad_abandon_message = value
+            refused = run.info.abandon_message or self.config.abandon_message
+            if run.bad_abandon_message != refused:
+                run.bad_abandon_message = refused
                 log.error("dialer.abandon_message_unusable campaign_id=%s error=%s", run.info.id, exc)
             return None
         flag(run.live.problems, "abandon_message_unusable", False)
