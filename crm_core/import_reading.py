@@ -55,6 +55,7 @@ class OpenedFile:
     encoding: str | None
     delimiter: str | None
     is_xlsx: bool
+    sheet: str | None = None  # the XLSX sheet the rows come from (None for CSV)
     _breaks: list[RejectedRow] = field(default_factory=list)
 
     @property
@@ -86,14 +87,16 @@ def _csv_records(lines: Iterable[str], delimiter: str, breaks: list[RejectedRow]
             yield start, record
 
 
-def _xlsx_records(data: bytes, breaks: list[RejectedRow], sheet_index: int = 0) -> Iterator[tuple[int, list[str]]]:
+def _xlsx_records(
+    data: bytes, breaks: list[RejectedRow], sheet_index: int = 0, titles: dict[int, str] | None = None
+) -> Iterator[tuple[int, list[str]]]:
     """A sheet's rows; a damaged sheet ends the stream where it breaks, as a broken CSV record does.
 
     A workbook that does not open at all is an ImportFileError (the file as a whole);
     one whose sheet breaks off (cut short, a cell Excel would not write) keeps the rows
     before the break, and the break is reported with the row it follows.
     """
-    rows = xlsx_records(data, sheet_index)
+    rows = xlsx_records(data, sheet_index, titles)
     last = 0
     while True:
         try:
@@ -142,12 +145,14 @@ def open_file(data: bytes, filename: str, mapping: Mapping[str, str | None] | No
         records = _csv_records(lines, delimiter, breaks)
         strict_width, is_xlsx = True, False
     sheet_breaks: dict[int, list[RejectedRow]] = {}
+    titles: dict[int, str] = {}
+    sheet: int | None = None
 
     def sheet_records(index: int) -> Iterator[tuple[int, list[str]]]:
         if index > 0 and sheet_breaks.get(0):
             # The first sheet broke off before its header: the list may be there, not on a later sheet.
             raise ImportFileError("the first sheet is damaged")
-        return _xlsx_records(data, sheet_breaks.setdefault(index, []), index)
+        return _xlsx_records(data, sheet_breaks.setdefault(index, []), index, titles)
 
     try:
         if is_xlsx:  # the first sheet that has a header (a cover sheet may come before the list)
@@ -166,6 +171,7 @@ def open_file(data: bytes, filename: str, mapping: Mapping[str, str | None] | No
         encoding=encoding,
         delimiter=None if delimiter in (None, _SINGLE_COLUMN) else delimiter,
         is_xlsx=is_xlsx,
+        sheet=titles.get(sheet) if sheet is not None else None,
         _breaks=breaks,
     )
 

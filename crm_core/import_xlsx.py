@@ -98,10 +98,13 @@ def _sheet_spans(sheet: Any) -> dict[int, list[tuple[int, int]]]:
         return {}
 
 
-def xlsx_records(data: bytes, sheet_index: int = 0) -> Iterator[tuple[int, list[str]]]:
+def xlsx_records(
+    data: bytes, sheet_index: int = 0, titles: dict[int, str] | None = None
+) -> Iterator[tuple[int, list[str]]]:
     """(sheet row number, cell texts) of every non-empty row of a sheet, vertically merged cells filled down.
 
-    ImportFileError when the workbook does not open or has no such sheet.
+    ImportFileError when the workbook does not open or has no such sheet. ``titles`` gets
+    the sheet's name under its index once the sheet is open (the import reports it).
     """
     import openpyxl  # imported here: only XLSX imports pay for it
 
@@ -116,6 +119,8 @@ def xlsx_records(data: bytes, sheet_index: int = 0) -> Iterator[tuple[int, list[
         if sheet_index >= len(workbook.worksheets):
             raise ImportFileError(f"the workbook has no sheet {sheet_index + 1}")
         sheet = workbook.worksheets[sheet_index]
+        if titles is not None:
+            titles[sheet_index] = sheet.title
         # (first row, last row, column) of each span, by first row; the spans the rows are in now.
         starts = sorted((top, bottom, column) for column, spans in _sheet_spans(sheet).items() for top, bottom in spans)
         active: list[tuple[int, int, str]] = []  # (last row, column, the value of its first row)

@@ -76,6 +76,8 @@ class ImportSummary:
     # New clients whose row named a responsible who is no user the importer may assign to:
     # they went to the default responsible instead (``given_to``, a login).
     reassigned: list[Reassigned] = field(default_factory=list)
+    # The XLSX sheet the clients were read from: the first with a header, which a cover sheet may precede.
+    sheet: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +86,7 @@ class ImportSummary:
             "duplicates": self.duplicates,
             "rejected": [{"line": r.line, "reason": r.reason} for r in self.rejected],
             "reassigned": [asdict(r) for r in self.reassigned],
+            "sheet": self.sheet,
         }
 
 
@@ -147,7 +150,7 @@ async def import_clients(
     else:
         batches = batches_inline(opened, region, rules, batch_rows or SIMPLE_BATCH_ROWS)
         writer = write_units
-    summary = ImportSummary(fast_path=fast)
+    summary = ImportSummary(fast_path=fast, sheet=opened.sheet)
     with fewer_collections() if fast else nullcontext():
         seen = await _run(db, ctx, batches, writer, summary, on_drafts)
     given_to = users.by_id[ctx.default_responsible_id].login  # _default_responsible chose it from users

@@ -301,7 +301,7 @@ def filter_name(values: Mapping[str, str]) -> str:
 
 
 def report_text(report: Mapping[str, Any]) -> str:
-    """What a list brought, in one line: added, skipped (why), file lines refused."""
+    """What a list brought, in one line: added, skipped (why), file lines refused, the sheet read."""
     text = _("Leads added: {added}, skipped: {skipped}").format(
         added=report.get("leads_added", 0), skipped=report.get("leads_skipped", 0))
     reasons = report.get("skipped_reasons") or {}
@@ -312,6 +312,8 @@ def report_text(report: Mapping[str, Any]) -> str:
         first = rejected[0]
         text += "; " + _("file lines refused: {count}, first: line {line}: {reason}").format(
             count=len(rejected), line=first.get("line"), reason=first.get("reason"))
+    if report.get("sheet"):  # a workbook's lines are the rows of this sheet, which need not be its first
+        text += "; " + _("read from sheet «{sheet}»").format(sheet=report["sheet"])
     reassigned = report.get("reassigned") or []
     if reassigned:
         first = reassigned[0]

@@ -107,8 +107,9 @@ def import_clients_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _human(name: str, summary: ImportSummary) -> str:
+    source = f"{name}, sheet {summary.sheet!r}" if summary.sheet is not None else name  # XLSX lines are that sheet's rows
     lines = [
-        f"{name}: {summary.inserted} new clients, {summary.updated} updated, {summary.duplicates} duplicates, "
+        f"{source}: {summary.inserted} new clients, {summary.updated} updated, {summary.duplicates} duplicates, "
         f"{len(summary.rejected)} rows not imported"
     ]
     for row in summary.rejected[:SHOWN_REJECTED]:

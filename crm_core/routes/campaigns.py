@@ -201,6 +201,8 @@ class ListReportOut(ResponseModel):
     clients_updated: int = Field(description="known clients the file's rows were merged into")
     reassigned: list[ReassignedOut] = Field([], description="responsibles the file named who are no user you may "
                                                             "assign to: their new clients went to given_to")
+    sheet: str | None = Field(None, description="the XLSX sheet the list was read from (the first with a header: "
+                                                "a cover sheet may come before it); null for CSV and filters")
 
 
 class LeadsQuery(CrmPageQuery):

@@ -48,6 +48,8 @@ class ImportResultOut(ResponseModel):
     rejected: list[RejectedOut]
     reassigned: list[ReassignedOut] = Field(description="responsibles named in the file who are no user you may "
                                                         "assign to (unknown, inactive, another team)")
+    sheet: str | None = Field(None, description="the XLSX sheet the clients were read from (the first with a "
+                                                "header: a cover sheet may come before it); null for CSV")
 
 
 async def read_upload(request: web.Request) -> bytes:

@@ -184,6 +184,7 @@ class ListReport:
     clients_inserted: int = 0
     clients_updated: int = 0
     reassigned: list[Reassigned] = field(default_factory=list)  # the file's new clients given to another user
+    sheet: str | None = None  # the XLSX sheet the list was read from (the first with a header)
 
 
 # --- rights -------------------------------------------------------------------------------------
@@ -809,7 +810,8 @@ async def add_list_from_csv(
         campaign = await load_campaign(s, actor, campaign_id, manage=True)
         row = await _new_list(s, actor, campaign.id, "import", name,
                               {"filename": filename[:255], "clients_inserted": summary.inserted,
-                               "clients_updated": summary.updated})
+                               "clients_updated": summary.updated}
+                              | ({"sheet": summary.sheet[:255]} if summary.sheet is not None else {}))
         for start in range(0, len(good), LOAD_CHUNK):
             chunk = good[start:start + LOAD_CHUNK]
             found = {
@@ -837,7 +839,7 @@ async def add_list_from_csv(
         rejected.sort(key=lambda r: r.line)
         row.definition = {**row.definition, "rejected": len(rejected)}
         report = ListReport(row.id, row.name, "import", added, row.leads_skipped, rejected, reasons,
-                            summary.inserted, summary.updated, summary.reassigned)
+                            summary.inserted, summary.updated, summary.reassigned, summary.sheet)
     log.info("campaign.list id=%s list=%s kind=import added=%s skipped=%s by=%s",
              campaign_id, report.list_id, added, report.leads_skipped, actor.login)
     return report

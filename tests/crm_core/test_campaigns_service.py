@@ -29,6 +29,7 @@ from crm_core.services import script_protocols
 from crm_core.services.campaigns import CampaignInput
 from tests.crm_core.campaign_world import ALWAYS, MONDAY_NOON_MSK, add_clients, campaign_world
 from tests.crm_core.crm_world import build_world
+from tests.workbooks import workbook_after_a_cover
 
 NOW = MONDAY_NOON_MSK
 SCRIPT_V1 = "name: Холодный звонок\nsteps: []\n"
@@ -248,6 +249,18 @@ LIST_CSV = """Наименование;Телефон;Регион;Ответс�
 ООО «Ромашка-2»;8 (916) 123-45-67;Москва;
 ОАО «Гомельстекло»;+375 29 612-45-67;;
 """.encode()
+
+
+async def test_a_list_from_a_workbook_says_which_sheet_it_was_read_from(db: Database) -> None:
+    w = await build_world(db)
+    data = workbook_after_a_cover("Как заполнять", "Телефон в формате +7 или 8", "Обзвон", [
+        ["Наименование", "Телефон", "Регион"], ["ООО «Балтика-Сервис»", "+7 812 315-22-11", "Санкт-Петербург"],
+        ["ОАО «Гомельстекло»", "+375 29 612-45-67", ""]])
+    view = await campaigns_service.create_campaign(db, w.sales_sup, CampaignInput(name="Питер и Гомель", hours=ALWAYS))
+    report = await campaigns_service.add_list_from_csv(db, w.sales_sup, view.id, "Обзвон", data, "obzvon.xlsx")
+    assert (report.leads_added, report.rejected, report.sheet) == (2, [], "Обзвон")
+    csv = await campaigns_service.add_list_from_csv(db, w.sales_sup, view.id, "Выгрузка из 1С", LIST_CSV, "spisok.csv")
+    assert csv.sheet is None
 
 
 async def test_a_list_from_a_csv_makes_and_merges_clients_and_reports_bad_rows(db: Database) -> None:

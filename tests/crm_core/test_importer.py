@@ -97,7 +97,7 @@ async def contacts_of(db: Database, client_id: int) -> list[tuple[str | None, st
 async def test_one_c_export_goes_in_with_every_bad_row_named(db: Database) -> None:
     w = await people(db)
     summary = await import_clients(db, w.admin, ONE_C.read_bytes(), ONE_C.name)
-    assert summary.to_json() == {"reassigned": [], "inserted": 5, "updated": 0, "duplicates": 0, "rejected": ONE_C_REJECTED}
+    assert summary.to_json() == {"reassigned": [], "sheet": None, "inserted": 5, "updated": 0, "duplicates": 0, "rejected": ONE_C_REJECTED}
 
     clients = await clients_by_name(db)
     assert sorted(clients) == ['АО "Уралтехснаб"', 'ЗАО "Балтик Трейд"', "ИП Сидоров Пётр Алексеевич",
@@ -123,7 +123,7 @@ async def test_one_c_export_goes_in_with_every_bad_row_named(db: Database) -> No
     # The same export again: every good row is now a duplicate of the client it made.
     again = await import_clients(db, w.admin, ONE_C.read_bytes(), ONE_C.name)
     ids = [c.id for c in clients.values()]  # in the order they were made: lines 2, 3, 4, 9, 11
-    assert again.to_json() == {"reassigned": [],
+    assert again.to_json() == {"reassigned": [], "sheet": None,
         "inserted": 0, "updated": 0, "duplicates": 5,
         "rejected": sorted(ONE_C_REJECTED + [
             {"line": 2, "reason": f"duplicate: already in the base: tax id 7707083893 (client {ids[0]})"},
@@ -147,7 +147,7 @@ async def test_an_xlsx_sheet_goes_in_too(db: Database) -> None:
     data = io.BytesIO()
     book.save(data)
     summary = await import_clients(db, w.admin, data.getvalue(), "kontragenty.xlsx")
-    assert summary.to_json() == {"reassigned": [], "inserted": 1, "updated": 0, "duplicates": 0, "rejected": [
+    assert summary.to_json() == {"reassigned": [], "sheet": "Sheet", "inserted": 1, "updated": 0, "duplicates": 0, "rejected": [
         {"line": 4, "reason": "status 'Непонятный' is not known (use one of primary, new, prospect, client, partner, "
                               "inactive, lost, or leave the column out)"}]}
     meridian = (await clients_by_name(db))["ООО «Меридиан»"]
@@ -170,7 +170,7 @@ async def test_a_workbook_with_a_cover_sheet_and_a_region_merged_over_its_client
     data = io.BytesIO()
     book.save(data)
     summary = await import_clients(db, w.admin, data.getvalue(), "kontragenty.xlsx")
-    assert (summary.inserted, summary.rejected) == (3, [])
+    assert (summary.inserted, summary.rejected, summary.sheet) == (3, [], "Клиенты")
     clients = await clients_by_name(db)
     assert {name: c.region for name, c in clients.items()} == {
         "ООО «Волга-Трейд»": "Самарская обл.", "ООО «Жигули-Сервис»": "Самарская обл.", "ООО «Меридиан»": "Москва"}
@@ -339,7 +339,7 @@ async def test_duplicates_in_report_mode_name_the_client(db: Database, batch_row
     summary = await import_clients(db, w.admin, csv_bytes(DUPLICATE_ROWS), "dups.csv", on_duplicate="report",
                                    batch_rows=batch_rows)
     vektor = (await clients_by_name(db))["ООО «Вектор»"].id
-    assert summary.to_json() == {"reassigned": [], "inserted": 1, "updated": 0, "duplicates": 3, "rejected": [
+    assert summary.to_json() == {"reassigned": [], "sheet": None, "inserted": 1, "updated": 0, "duplicates": 3, "rejected": [
         {"line": 2, "reason": f"duplicate: already in the base: tax id 7707083893 (client {ids['romashka']})"},
         # Line 3 made «Вектор»: line 4 repeats the file, it is not something the base already had.
         {"line": 4, "reason": f"duplicate of line 3 of this file: phone +79167000002 (client {vektor})"},
@@ -353,7 +353,7 @@ async def test_duplicates_in_merge_mode_fill_the_client(db: Database) -> None:
     w = await people(db)
     ids = await _seed(db, w)
     summary = await import_clients(db, w.admin, csv_bytes(DUPLICATE_ROWS), "dups.csv", on_duplicate="merge")
-    assert summary.to_json() == {"reassigned": [], "inserted": 1, "updated": 3, "duplicates": 0, "rejected": []}
+    assert summary.to_json() == {"reassigned": [], "sheet": None, "inserted": 1, "updated": 3, "duplicates": 0, "rejected": []}
     clients = await clients_by_name(db)
     romashka = clients["ООО «Ромашка»"]
     # Filled where empty; the name, region and responsible it had are kept.
@@ -379,7 +379,7 @@ async def test_a_supervisor_never_learns_of_another_teams_client(db: Database) -
             ["Ромашка", "", "", "", "+7 495 123 45 67", "", "", "Опт", ""]]
     for mode in ("merge", "report"):
         summary = await import_clients(db, w.sup, csv_bytes(rows), "x.csv", on_duplicate=mode)
-        assert summary.to_json() == {"reassigned": [], "inserted": 0, "updated": int(mode == "merge"), "duplicates": 1 + int(mode == "report"),
+        assert summary.to_json() == {"reassigned": [], "sheet": None, "inserted": 0, "updated": int(mode == "merge"), "duplicates": 1 + int(mode == "report"),
                                      "rejected": [
             {"line": 2, "reason": "duplicate: already in the base: phone +380441234567"},
             *([{"line": 3, "reason": f"duplicate: already in the base: phone +74951234567 (client {ids['romashka']})"}]
@@ -393,7 +393,7 @@ async def test_a_row_of_two_different_clients_is_left_for_a_person(db: Database)
     ids = await _seed(db, w)
     rows = [["Смесь", "34567890", "Київ", "", "+7 916 123-45-67", "", "", "Опт", ""]]
     summary = await import_clients(db, w.admin, csv_bytes(rows), "x.csv", on_duplicate="merge")
-    assert summary.to_json() == {"reassigned": [], "inserted": 0, "updated": 0, "duplicates": 1, "rejected": [
+    assert summary.to_json() == {"reassigned": [], "sheet": None, "inserted": 0, "updated": 0, "duplicates": 1, "rejected": [
         {"line": 2, "reason": f"duplicate: already in the base: tax id 34567890 (client {ids['kyiv']}), "
                               f"phone +79161234567 (client {ids['romashka']}); these are different clients, merge by hand"}]}
 
@@ -440,7 +440,7 @@ async def test_a_row_refused_at_write_time_loses_nothing_else(db: Database, fast
     finally:
         await _allow_all_names(db)
     assert summary.fast_path is fast
-    assert summary.to_json() == {"reassigned": [], "inserted": 2, "updated": 0, "duplicates": 0, "rejected": [
+    assert summary.to_json() == {"reassigned": [], "sheet": None, "inserted": 2, "updated": 0, "duplicates": 0, "rejected": [
         {"line": 3, "reason": "not written: the store refused it: clients of this name are refused by policy"},
         {"line": 4, "reason": "duplicate of line 3, which was not written"},
     ]}

@@ -120,6 +120,10 @@ def test_a_list_report_says_whose_clients_went_to_whom() -> None:
         "Leads added: 41, skipped: 1 (already a lead: 1); file lines refused: 1, first: line 7: no phone; "
         "new clients given to smirnova: the file names 2 responsible(s) you may not assign to, "
         "first «Петрва А.С.» (line 4)")
+    from_a_workbook = {"leads_added": 2, "leads_skipped": 0, "rejected": [{"line": 5, "reason": "no phone"}],
+                       "sheet": "Обзвон"}
+    assert report_text(from_a_workbook) == (
+        "Leads added: 2, skipped: 0; file lines refused: 1, first: line 5: no phone; read from sheet «Обзвон»")
 
 
 def test_an_edit_sends_only_what_changed_over_what_is_stored() -> None:

@@ -18,7 +18,7 @@ async def test_demo_data_is_loaded_once_and_spread_over_operators(tmp_path: Path
     url = f"sqlite+aiosqlite:///{tmp_path / 'demo.sqlite3'}"
     settings = load_settings(database_url=url)
     first = await load_demo(settings, clients=120)
-    assert first["import"] == {"inserted": 120, "updated": 0, "duplicates": 0, "rejected": [], "reassigned": []}
+    assert first["import"] == {"inserted": 120, "updated": 0, "duplicates": 0, "rejected": [], "reassigned": [], "sheet": None}
     second = await load_demo(settings, clients=120)
     assert second == {"clients_before": 120}
     db = Database(url)

@@ -18,6 +18,7 @@ from zvonar.cli import build_parser
 from zvonar.import_command import import_clients_command, parse_mapping
 from zvonar.settings import load_settings
 from tests.password_cost import TEST_PASSWORDS
+from tests.workbooks import workbook_after_a_cover
 
 REPO = Path(__file__).resolve().parents[2]
 ONE_C = REPO / "tests" / "crm_core" / "data" / "1c_kontragenty_cp1251.csv"
@@ -59,12 +60,13 @@ def test_import_prints_one_json_line_and_a_second_run_finds_the_duplicates(store
     assert json.loads(first.stdout) == {"inserted": 5, "updated": 0, "duplicates": 0, "rejected": ONE_C_REJECTED,
                                         "reassigned": [
                                             {"responsible": "Петрова А.С.", "rows": 3, "first_line": 2, "given_to": "admin"},
-                                            {"responsible": "Смирнов Д.В.", "rows": 2, "first_line": 4, "given_to": "admin"}]}
+                                            {"responsible": "Смирнов Д.В.", "rows": 2, "first_line": 4, "given_to": "admin"}],
+                                        "sheet": None}
 
     again = zvonar(store, "import", "clients", str(ONE_C), "--json", "--on-duplicate", "merge")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout) == {"inserted": 0, "updated": 5, "duplicates": 0, "rejected": ONE_C_REJECTED,
-                                        "reassigned": []}
+                                        "reassigned": [], "sheet": None}
 
 
 def test_human_summary_and_the_responsible_when_there_is_no_admin(store: dict[str, str], tmp_path: Path) -> None:
@@ -82,6 +84,21 @@ def test_human_summary_and_the_responsible_when_there_is_no_admin(store: dict[st
         *(f"  line {r['line']}: {r['reason']}" for r in ONE_C_REJECTED),
         "  responsible 'Смирнов Д.В.' (from line 4, 2 new clients) is no user you may assign to: given to petrova",
     ]
+
+
+
+def test_the_summary_names_the_sheet_a_workbook_was_read_from(store: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "klienty.xlsx"
+    path.write_bytes(workbook_after_a_cover("Инструкция", "Одна строка — один клиент", "Клиенты", [
+        ["Наименование", "Телефон"], ["ООО «Волга-Трейд»", "8 846 200-10-20"], ["ООО «Меридиан»", "не знаю"]]))
+    made = zvonar(store, "user", "create", "petrova", "--role", "manager", "--name", "Петрова Анна Сергеевна",
+                  "--password", "correct horse battery")
+    assert made.returncode == 0, made.stderr
+    done = zvonar(store, "import", "clients", str(path), "--responsible", "petrova")
+    assert done.returncode == 0, done.stderr
+    summary, rejected = done.stdout.splitlines()
+    assert summary == "klienty.xlsx, sheet 'Клиенты': 1 new clients, 0 updated, 0 duplicates, 1 rows not imported"
+    assert rejected.startswith("  line 3: ")  # the row of the sheet the list is on
 
 
 def _in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from crm_core.routes import imports
+from tests.workbooks import workbook_after_a_cover
 
 ONE_C = Path(__file__).resolve().parents[1] / "data" / "1c_kontragenty_cp1251.csv"
 CSV = {"Content-Type": "text/csv"}
@@ -23,6 +24,7 @@ async def test_a_supervisor_imports_a_1c_export(api) -> None:
     assert body["rejected"][0] == {"line": 5, "reason": "phone '8 (916) 12' is not a valid number: too short"}
     # «Смирнов Д.В.» is no user here: his rows are the importing supervisor's, and the answer says so.
     assert body["reassigned"] == [{"responsible": "Смирнов Д.В.", "rows": 2, "first_line": 4, "given_to": "orlov"}]
+    assert body["sheet"] is None  # a CSV has no sheets
 
     # The rows naming «Петрова А.С.» are hers, the rest the importing supervisor's, and he sees them all.
     listed = await (await http.get("/api/clients?limit=50")).json()
@@ -31,6 +33,17 @@ async def test_a_supervisor_imports_a_1c_export(api) -> None:
 
     again = await http.post("/api/import/clients?on_duplicate=merge", data=ONE_C.read_bytes(), headers=CSV)
     assert (await again.json())["updated"] == 5
+
+
+async def test_a_workbook_answer_names_the_sheet_its_clients_came_from(api) -> None:
+    data = workbook_after_a_cover("Титул", "Выгрузка для обзвона, ноябрь 2026", "База", [
+        ["Наименование", "Телефон"], ["ИП Коваленко Олег Петрович", "+375 29 123-45-67"]])
+    _, http = await api.user("supervisor", login="orlov", full_name="Орлов Евгений Максимович")
+    resp = await http.post("/api/import/clients?filename=baza.xlsx", data=data,
+                           headers={"Content-Type": imports.XLSX_TYPE})
+    assert resp.status == 200, await resp.text()
+    assert await resp.json() == {"inserted": 1, "updated": 0, "duplicates": 0, "rejected": [], "reassigned": [],
+                                 "sheet": "База"}
 
 
 async def test_operators_and_managers_may_not_import(api) -> None:
@@ -86,4 +99,4 @@ async def test_openapi_documents_the_upload(api) -> None:
     # An import sent again after its answer was lost is not imported twice.
     assert [p["name"] for p in op["parameters"] if p["in"] == "header"] == ["Idempotency-Key"]
     result = op["responses"]["200"]["content"]["application/json"]["schema"]
-    assert set(result["properties"]) == {"inserted", "updated", "duplicates", "rejected", "reassigned"}
+    assert set(result["properties"]) == {"inserted", "updated", "duplicates", "rejected", "reassigned", "sheet"}
