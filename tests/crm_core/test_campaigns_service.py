@@ -259,6 +259,8 @@ async def test_a_list_from_a_workbook_says_which_sheet_it_was_read_from(db: Data
     view = await campaigns_service.create_campaign(db, w.sales_sup, CampaignInput(name="Питер и Гомель", hours=ALWAYS))
     report = await campaigns_service.add_list_from_csv(db, w.sales_sup, view.id, "Обзвон", data, "obzvon.xlsx")
     assert (report.leads_added, report.rejected, report.sheet) == (2, [], "Обзвон")
+    async with db.reading() as s:  # kept with the list, beside the file's name
+        assert (await s.get(CampaignList, report.list_id)).definition["sheet"] == "Обзвон"
     csv = await campaigns_service.add_list_from_csv(db, w.sales_sup, view.id, "Выгрузка из 1С", LIST_CSV, "spisok.csv")
     assert csv.sheet is None
 
