@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dialer.pacing import PacingConfig, PacingStats, decide  # noqa: E402
 from dialer.simulation.bound import bound_occupancy  # noqa: E402
-from dialer.simulation.engine import run_day  # noqa: E402
+from dialer.simulation.engine import Order, run_day  # noqa: E402
 from dialer.simulation.model import ClientDraws, ClientModel  # noqa: E402
 from dialer.simulation.modes import MODES, Predictive, make_controller  # noqa: E402
 
@@ -61,7 +61,7 @@ class _Recorder(Predictive):
         super().__init__()
         self.snapshots: list[PacingStats] = []
 
-    def decide(self, stats: PacingStats) -> int:
+    def decide(self, stats: PacingStats) -> Order:
         if len(self.snapshots) < 3000 and stats.time > 1800:
             self.snapshots.append(stats)
         return super().decide(stats)

@@ -26,6 +26,10 @@ How it chooses
   (``free - ringing - waiting``: those cannot abandon), never more calls in progress
   (ringing, waiting, talking) than ``lines_per_agent`` per available agent.
 
+Hanging up (off by default, see ``PacingConfig.hang_up_after``): with no call to add, the
+longest-ringing calls that rang the legal minimum (``MIN_RING_SECONDS``) are hung up while
+each brings more than ``hang_up_factor * theta`` abandons per human it may bring.
+
 How it holds the cap (FTC 16 CFR 310.4(b)(4)(i) and Ofcom: 3 % of live answered calls)
   ``theta = theta0 * exp(gain * (1 - rate/aim))``, ``rate`` the day's abandons over human
   answers shrunk towards the cap by ``prior_answered`` pseudo-answers (the morning starts
@@ -62,6 +66,9 @@ _SQRT2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 FREE, TALK, WRAP, PAUSED = "free", "talk", "wrap", "paused"
+# FTC 16 CFR 310.4(b)(4)(iii) and Ofcom's statement on persistent misuse: an unanswered call
+# rings at least 15 seconds before the caller hangs up.
+MIN_RING_SECONDS = 15.0
 AGENT_STATES = (FREE, TALK, WRAP, PAUSED)
 _STATE_SET = frozenset(AGENT_STATES)
 
@@ -142,16 +149,27 @@ class PacingConfig:
     talk_hazard_ahead: float = 5.0  # the talk-end hazard is read this many seconds ahead
     talk_outliers_share: float = 0.1
     talk_outliers_slack: int = 2
+    # Hanging up calls that rang long (see _hang_ups): a call may be hung up unanswered once it
+    # rang ``hang_up_after`` s (never under MIN_RING_SECONDS; 0: never), when the abandons it
+    # brings, per human, exceed ``hang_up_factor`` theta. Off until the live campaign runner
+    # can hang up a ringing Originate; measured in the simulator (docs/dialer_pacing.md).
+    hang_up_after: float = 0.0
+    hang_up_factor: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
 class PacingDecision:
-    """How many calls to place now, and why (one short phrase for logs)."""
+    """How many calls to place now, how many ringing ones to hang up, and why (one short phrase for logs).
+
+    ``hang_up``: the longest-ringing calls to hang up unanswered now, all of them rung at
+    least ``PacingConfig.hang_up_after`` (never less than ``MIN_RING_SECONDS``).
+    """
 
     dials: int
     reason: str
     risk: float = 0.0  # marginal abandon risk of the last call placed
     details: dict[str, float] = field(default_factory=dict)
+    hang_up: int = 0
 
 
 class _Lognormal:
@@ -313,9 +331,41 @@ def decide(stats: PacingStats, config: PacingConfig = PacingConfig()) -> PacingD
     forecast = _Forecast(stats, p, free, waiting, talk_known, config)
     n, risk = forecast.most_calls(line_room, theta)
     if n <= progressive:
+        hang_up = _hang_ups(stats, forecast, theta, config)
+        if hang_up:
+            return PacingDecision(progressive, "hanging up calls rung too long", risk, {"theta": theta}, hang_up=hang_up)
         return PacingDecision(progressive, "progressive floor", risk, {"theta": theta})
     reason = "predictive" if talk_known else "predictive on wrap-ups (talk times still being learned)"
     return PacingDecision(n, reason, risk, {"theta": theta, "answer_rate": p})
+
+
+def _hang_ups(stats: PacingStats, forecast: _Forecast, theta: float, config: PacingConfig) -> int:
+    """How many of the longest-ringing calls to hang up unanswered: those whose human would likely find no agent.
+
+    A call that has rung past the legal minimum is still a human with a small chance, and
+    that human answers late, when the humans of the calls placed after it have taken the
+    agents. Hanging it up loses that chance; keeping it risks an abandon. The oldest calls
+    go first while the abandons each brings, per human it may bring, exceed
+    ``hang_up_factor * theta``.
+    """
+    if config.hang_up_after <= 0 or theta <= 0:
+        return 0
+    after = max(config.hang_up_after, MIN_RING_SECONDS)
+    old = sorted((r for r in stats.ringing if r >= after), reverse=True)
+    if not old:
+        return 0
+    limit = config.hang_up_factor * theta
+    count = 0
+    level = forecast.abandons(0)
+    for r in old:
+        human = forecast.human_chance(r)
+        forecast.drop_ringing(r)
+        without = forecast.abandons(0)
+        if human <= 0.0 or (level - without) / human <= limit:
+            break
+        count += 1
+        level = without
+    return count
 
 
 def _soft_guard(room: float, active: int, config: PacingConfig) -> float:
@@ -358,7 +408,7 @@ class _Forecast:
     answers in it.
     """
 
-    __slots__ = ("means", "p", "slices", "vars")
+    __slots__ = ("_answer", "_failures", "_steps", "means", "p", "slices", "vars")
 
     def __init__(
         self, stats: PacingStats, p: float, free: int, waiting: int, talk_known: bool, config: PacingConfig
@@ -410,42 +460,63 @@ class _Forecast:
             means[j] -= g * r1
             varis[j] += g * r1 - g * g * r2
 
+        self.means = means
+        self.vars = varis
+        self._answer = answer
+        self._failures = stats.non_human_durations
+        self._steps = [(t, t * _CDF_STEPS + 0.5) for t in times]
         # Ringing calls: the chance each is a human, then that it answers in each slice.
         # Calls placed together ring equally long: computed once per half second of ringing.
-        failures = stats.non_human_durations
-        nf = len(failures)
-        answer_cdf = answer.cdf
-        table = answer.table
-        span = len(table)
-        steps = [t * _CDF_STEPS + 0.5 for t in times]
         buckets: dict[int, int] = {}
         for r in stats.ringing:
             key = int(r * 2.0)
             buckets[key] = buckets.get(key, 0) + 1
         for key, count in buckets.items():
-            r = (key + 0.5) / 2.0
-            fa = answer_cdf(r)
-            human_left = p * (1.0 - fa)
-            unresolved = (nf - bisect.bisect_right(failures, r)) / nf if nf else 1.0
-            total = human_left + (1.0 - p) * unresolved
-            if total <= 0.0 or human_left <= 1e-3 * total:
-                continue  # rung so long it is almost surely not a human
-            scale = p / total  # P(human | ringing at r) / S_A(r)
-            before = 0.0
-            offset = r * _CDF_STEPS
-            for j, step in enumerate(steps):
-                i = int(offset + step)  # answer_cdf(r + times[j]), the table read inline
-                f = table[i] if i < span else -1.0
-                if f < 0.0:
-                    f = answer_cdf(r + times[j])
-                c = scale * (f - fa)
-                x = c - before
-                if x > 0.0:
-                    means[j] += count * x
-                    varis[j] += count * x * (1.0 - x)
-                    before = c
-        self.means = means
-        self.vars = varis
+            self._add_ringing((key + 0.5) / 2.0, count)
+
+    def human_chance(self, r: float) -> float:
+        """The chance that a call still ringing after ``r`` s is a human who will answer."""
+        human_left = self.p * (1.0 - self._answer.cdf(r))
+        total = human_left + (1.0 - self.p) * self._unresolved(r)
+        return human_left / total if total > 0.0 else 0.0
+
+    def _unresolved(self, r: float) -> float:
+        """The share of recent non-human outcomes not yet known after ``r`` s of ringing."""
+        failures = self._failures
+        nf = len(failures)
+        return (nf - bisect.bisect_right(failures, r)) / nf if nf else 1.0
+
+    def drop_ringing(self, r: float) -> None:
+        """Take one call ringing for ``r`` s out of the forecast (it is hung up)."""
+        self._add_ringing((int(r * 2.0) + 0.5) / 2.0, -1)
+
+    def _add_ringing(self, r: float, count: int) -> None:
+        """Add ``count`` calls ringing for ``r`` s (negative: take them out)."""
+        p = self.p
+        answer = self._answer
+        answer_cdf = answer.cdf
+        table = answer.table
+        span = len(table)
+        fa = answer_cdf(r)
+        human_left = p * (1.0 - fa)
+        total = human_left + (1.0 - p) * self._unresolved(r)
+        if total <= 0.0 or human_left <= 1e-3 * total:
+            return  # rung so long it is almost surely not a human
+        scale = p / total  # P(human | ringing at r) / S_A(r)
+        means, varis = self.means, self.vars
+        before = 0.0
+        offset = r * _CDF_STEPS
+        for j, (t, step) in enumerate(self._steps):
+            i = int(offset + step)  # answer_cdf(r + t), the table read inline
+            f = table[i] if i < span else -1.0
+            if f < 0.0:
+                f = answer_cdf(r + t)
+            c = scale * (f - fa)
+            x = c - before
+            if x > 0.0:
+                means[j] += count * x
+                varis[j] += count * x * (1.0 - x)
+                before = c
 
     def abandons(self, n: int) -> float:
         """Expected abandons among the humans answering within the horizon, with ``n`` new calls."""

@@ -8,6 +8,10 @@ calls to place. Decisions are asked after every instant with events, and every s
 
 Lines: at most ``lines_per_agent`` calls in progress (ringing, answered and waiting, or
 talking) per agent; an agent in wrap-up holds no line.
+
+A controller may also hang up calls still ringing (an :class:`Order`): the longest-ringing
+first, and only those that rang at least ``MIN_RING_SECONDS``. Such a call ends unanswered
+there: its client, whatever they would have done, is a no answer.
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from dialer.pacing import FREE, PAUSED, TALK, WRAP, PacingStats
+from dialer.pacing import FREE, MIN_RING_SECONDS, PAUSED, TALK, WRAP, PacingStats
 from dialer.pacing_window import PacingWindow
 from dialer.simulation.model import ClientDraws, Outcome
 
@@ -27,12 +31,19 @@ _TICK = 1.0
 _WRAP_END, _PREVIEW_END, _TALK_END, _RESULT, _ABANDON, _TICK_EVENT = range(6)
 
 
+class Order(NamedTuple):
+    """Calls to place now, and how many of the longest-ringing calls to hang up first."""
+
+    dials: int
+    hang_up: int = 0
+
+
 class Controller(Protocol):
     """A dialing mode: calls to place now for a snapshot; ``preview_seconds`` > 0 for preview."""
 
     preview_seconds: float
 
-    def decide(self, stats: PacingStats) -> int: ...
+    def decide(self, stats: PacingStats) -> int | Order: ...
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,7 @@ class DayFigures:
     abandon_rate: float
     talk_minutes_per_agent_hour: float
     max_lines: int
+    hung_up: int = 0  # calls the dialer hung up while they rang
 
 
 def run_day(
@@ -80,7 +92,8 @@ def run_day(
     seq = 0
     talking = 0
 
-    dials = answered = connected = abandoned = machines = max_lines = 0
+    dials = answered = connected = abandoned = machines = max_lines = hung_up = 0
+    hung_up_calls: set[int] = set()
     busy_seconds = talk_seconds = 0.0
 
     def push(at: float, kind: int, who: int) -> None:
@@ -121,6 +134,8 @@ def run_day(
         now, kind, _, who = heapq.heappop(events)
         if kind == _TICK_EVENT:
             push(now + _TICK, _TICK_EVENT, -1)
+        elif kind == _RESULT and who in hung_up_calls:
+            hung_up_calls.discard(who)
         elif kind == _RESULT:
             started = ringing.pop(who)
             draw = draws[who]
@@ -162,8 +177,18 @@ def run_day(
             ringing=[now - t for t in ringing.values()],
             waiting=[now - t for t in waiting.values()],
         )
+        order = controller.decide(stats)
+        wanted, hang_up = (order, 0) if isinstance(order, int) else order
+        if hang_up > 0:
+            # The oldest first; never one that has rung less than the law's minimum.
+            old = sorted((t, call) for call, t in ringing.items() if now - t >= MIN_RING_SECONDS)
+            for started, call in old[:hang_up]:
+                del ringing[call]
+                hung_up_calls.add(call)
+                hung_up += 1
+                window.dial_resolved(Outcome.NO_ANSWER.value, now - started)
         in_progress = len(ringing) + len(waiting) + talking
-        wanted = min(controller.decide(stats), lines_cap - in_progress)
+        wanted = min(wanted, lines_cap - in_progress)
         for _ in range(max(0, wanted)):
             call = dials
             dials += 1
@@ -190,4 +215,5 @@ def run_day(
         abandon_rate=abandoned / answered if answered else 0.0,
         talk_minutes_per_agent_hour=(talk_seconds / 60.0) / (agents * hours),
         max_lines=max_lines,
+        hung_up=hung_up,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from dialer.pacing import FREE, PAUSED, TALK, PacingConfig, PacingStats, decide
+from dialer.simulation.engine import Order
 
 MODES = ("preview", "progressive", "ratio", "adaptive-baseline", "predictive")
 
@@ -109,8 +110,9 @@ class Predictive:
     def __init__(self, config: PacingConfig | None = None) -> None:
         self.config = config or PacingConfig()
 
-    def decide(self, stats: PacingStats) -> int:
-        return decide(stats, self.config).dials
+    def decide(self, stats: PacingStats) -> Order:
+        decision = decide(stats, self.config)
+        return Order(decision.dials, decision.hang_up)
 
 
 def make_controller(

@@ -298,3 +298,49 @@ def test_forecast_abandons_agree_with_brute_force(agents, free, wrapping, ringin
         brute = _monte_carlo_abandons(stats, n, samples=4000, seed=7)
         assert forecast.abandons(n) == pytest.approx(brute, rel=0.5, abs=0.03)
     assert forecast.abandons(new_calls) > forecast.abandons(0)
+
+
+# Hanging up calls that rang too long (off by default: the live runner does not hang up yet).
+HANG_UP = PacingConfig(hang_up_after=15.0, hang_up_factor=2.0)
+
+
+def test_a_call_rung_past_the_legal_minimum_is_hung_up_when_its_human_would_find_no_agent() -> None:
+    # Twenty agents all in young talks, a dozen calls just placed and four that rang 16-22 s:
+    # a late human of those four would answer when the young calls' humans hold every agent.
+    stats = snapshot(team(20, 0), ringing=[1.0] * 12 + [16.0, 18.0, 20.0, 22.0])
+    decision = decide(stats, HANG_UP)
+    assert decision.dials == 0
+    assert 1 <= decision.hang_up <= 4
+    assert decide(stats).hang_up == 0  # the default config never hangs up
+
+
+def test_no_call_is_hung_up_before_it_rang_fifteen_seconds_whatever_the_config() -> None:
+    stats = snapshot(team(20, 0), ringing=[1.0] * 12 + [10.0, 12.0, 14.9])
+    assert decide(stats, PacingConfig(hang_up_after=5.0, hang_up_factor=0.0)).hang_up == 0
+    assert decide(stats, PacingConfig(hang_up_after=5.0, hang_up_factor=0.0)).dials == 0
+
+
+def test_old_calls_are_kept_while_free_agents_wait_for_their_humans() -> None:
+    stats = snapshot(team(20, 6), ringing=[2.0, 3.0, 16.0, 19.0])
+    decision = decide(stats, HANG_UP)
+    assert decision.hang_up == 0
+    assert decision.dials >= 2
+
+
+def test_taking_a_ringing_call_out_of_the_forecast_is_the_forecast_without_it() -> None:
+    agents = team(20, 1, 4)
+    ringing = [1.0, 2.0, 6.0, 9.0, 16.5, 18.0]
+    forecast = _Forecast(snapshot(agents, ringing=ringing), 0.3, 1, 0, True, PacingConfig())
+    forecast.drop_ringing(18.0)
+    without = _Forecast(snapshot(agents, ringing=ringing[:-1]), 0.3, 1, 0, True, PacingConfig())
+    assert forecast.abandons(0) == pytest.approx(without.abandons(0), rel=1e-9, abs=1e-12)
+    assert forecast.abandons(3) == pytest.approx(without.abandons(3), rel=1e-9, abs=1e-12)
+
+
+def test_a_call_rung_long_is_less_likely_a_human() -> None:
+    forecast = _Forecast(snapshot(team(5, 1), ringing=[2.0]), 0.3, 1, 0, True, PacingConfig())
+    chances = [forecast.human_chance(r) for r in (0.0, 5.0, 10.0, 15.0, 20.0)]
+    assert chances[0] == pytest.approx(0.3)
+    assert chances[1] > chances[0]  # busy and congestion are known within 3 s: what still rings is likelier a human
+    assert chances[1:] == sorted(chances[1:], reverse=True)  # then the humans have mostly answered
+    assert chances[3] < 0.15

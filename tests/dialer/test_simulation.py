@@ -11,9 +11,10 @@ import pytest
 
 from dialer.cli_commands import add_simulate_arguments, simulate_command
 from dialer.simulation.bound import bound_occupancy
-from dialer.simulation.engine import run_day
+from dialer.pacing import MIN_RING_SECONDS, PacingConfig
+from dialer.simulation.engine import Order, run_day
 from dialer.simulation.model import ClientDraws, ClientModel, Outcome
-from dialer.simulation.modes import MODES, make_controller
+from dialer.simulation.modes import MODES, Predictive, make_controller
 from dialer.simulation.runner import simulate
 
 
@@ -85,6 +86,38 @@ def test_a_list_of_few_humans_ends_a_long_day_under_the_cap(seed: int) -> None:
     result = simulate("predictive", 5, 8.0, seed, model=few)
     assert result["abandon_rate"] <= 0.03, result
     assert result["occupancy"] > 0.5, result  # progressive: 0.36
+
+
+class HangUpEverything:
+    """Two calls ringing at a time, and every call hung up the moment the engine allows."""
+
+    preview_seconds = 0.0
+
+    def decide(self, stats) -> Order:
+        return Order(max(0, 2 - len(stats.ringing)), hang_up=99)
+
+
+def test_a_call_is_hung_up_only_once_it_rang_the_legal_minimum_and_its_client_is_then_lost() -> None:
+    draws = ClientDraws(17, ClientModel())
+    figures = run_day(draws, 3, 1.0, HangUpEverything())
+    dialled = [draws[k] for k in range(figures.dials)]
+    humans_in_time = sum(1 for d in dialled if d.outcome is Outcome.HUMAN and d.result_after < MIN_RING_SECONDS)
+    humans_late = sum(1 for d in dialled if d.outcome is Outcome.HUMAN and d.result_after < MIN_RING_SECONDS + 1.0)
+    # Decisions come at least every second: a call is hung up within a second of its 15th.
+    assert humans_in_time <= figures.answered <= humans_late
+    assert figures.hung_up >= sum(1 for d in dialled[:-2] if d.result_after >= MIN_RING_SECONDS + 1.0)
+    assert figures.hung_up > 0
+
+
+@pytest.mark.parametrize("agents, hours, seeds", [(5, 1.0, range(1, 11)), (20, 0.5, range(1, 6))])
+def test_hanging_up_calls_rung_long_holds_the_cap(agents: int, hours: float, seeds) -> None:
+    hang_up = PacingConfig(hang_up_after=15.0)
+    for seed in seeds:
+        draws = ClientDraws(seed, ClientModel())
+        on = run_day(draws, agents, hours, Predictive(hang_up))
+        assert on.abandon_rate <= 0.03, (seed, on)
+        assert on.hung_up > 0, seed
+        assert run_day(draws, agents, hours, Predictive()).hung_up == 0  # off by default
 
 
 def test_predictive_beats_progressive_and_the_baseline() -> None:
