@@ -476,15 +476,17 @@ class _Forecast:
 
     def human_chance(self, r: float) -> float:
         """The chance that a call still ringing after ``r`` s is a human who will answer."""
-        human_left = self.p * (1.0 - self._answer.cdf(r))
-        total = human_left + (1.0 - self.p) * self._unresolved(r)
+        _, human_left, total = self._odds(r)
         return human_left / total if total > 0.0 else 0.0
 
-    def _unresolved(self, r: float) -> float:
-        """The share of recent non-human outcomes not yet known after ``r`` s of ringing."""
+    def _odds(self, r: float) -> tuple[float, float, float]:
+        """After ``r`` s of ringing: F_A(r), P(a human still to answer), P(still unresolved at all)."""
+        fa = self._answer.cdf(r)
+        human_left = self.p * (1.0 - fa)
         failures = self._failures
         nf = len(failures)
-        return (nf - bisect.bisect_right(failures, r)) / nf if nf else 1.0
+        unresolved = (nf - bisect.bisect_right(failures, r)) / nf if nf else 1.0
+        return fa, human_left, human_left + (1.0 - self.p) * unresolved
 
     def drop_ringing(self, r: float) -> None:
         """Take one call ringing for ``r`` s out of the forecast (it is hung up)."""
@@ -492,17 +494,13 @@ class _Forecast:
 
     def _add_ringing(self, r: float, count: int) -> None:
         """Add ``count`` calls ringing for ``r`` s (negative: take them out)."""
-        p = self.p
-        answer = self._answer
-        answer_cdf = answer.cdf
-        table = answer.table
-        span = len(table)
-        fa = answer_cdf(r)
-        human_left = p * (1.0 - fa)
-        total = human_left + (1.0 - p) * self._unresolved(r)
+        fa, human_left, total = self._odds(r)
         if total <= 0.0 or human_left <= 1e-3 * total:
             return  # rung so long it is almost surely not a human
-        scale = p / total  # P(human | ringing at r) / S_A(r)
+        scale = self.p / total  # P(human | ringing at r) / S_A(r)
+        answer_cdf = self._answer.cdf
+        table = self._answer.table
+        span = len(table)
         means, varis = self.means, self.vars
         before = 0.0
         offset = r * _CDF_STEPS
