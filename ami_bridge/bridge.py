@@ -191,6 +191,19 @@ class AmiBridge:
             raise
         return action_id
 
+    async def hang_up_ringing(self, action_id: str) -> bool:
+        """Hang up an Originate while it still rings (never once answered); False if it rings no more or Asterisk refused.
+
+        Raises what ``AmiConnection.send_action`` raises (no session, timeout).
+        """
+        channel = self.tracker.ringing_channel(action_id)
+        if channel is None:
+            return False
+        answer = await self.conn.send_action({"Action": "Hangup", "Channel": channel}, as_list=False)
+        done = isinstance(answer, Mapping) and answer.get("Response") == "Success"
+        log.info("ami.bridge.hung_up_ringing action_id=%s channel=%s done=%s", action_id, channel, done)
+        return done
+
     # ----------------------------------------------------------------- consumers
 
     async def _user_for(self, extension: str | None) -> User | None:

@@ -49,7 +49,7 @@ from dialer.campaign_problems import flag
 from dialer.hot_leads import Escalation
 from dialer.originates import abandon_sound, campaign_originate, company_caller_id, preview_originate
 from dialer.owners import dead_here
-from dialer.pacing import PacingDecision, decide
+from dialer.pacing import MIN_RING_SECONDS, PacingDecision, decide
 from dialer.pacing_window import OUTCOMES as WINDOW_OUTCOMES
 from dialer.pacing_window import PacingWindow
 from dialer.retries import RetryRules, after_outcome
@@ -84,6 +84,9 @@ ANNOUNCE_GRACE = 1.0
 HEARD_SECONDS = 10.0
 HEARD_KEPT = 20
 CALLBACKS_EVERY = 1.0  # how often free operators' own callbacks are looked for
+# The Originate is sent before the client's phone starts to ring (trunk, network): a call is hung up only
+# once it rang the legal minimum by this margin too, counted from when it was sent.
+RING_SETUP_SECONDS = 2.0
 AUTO_PAUSE_REASON = "Auto-Pause"  # app_queue's pause reason for a member paused by autopause=yes
 ESCALATE_EVERY = 5.0  # how often overdue hot leads are handed on (they are due within 10 minutes)
 STOP_GRACE_SECONDS = 5.0  # how long stop() lets the loops finish their round before cancelling them
@@ -660,6 +663,8 @@ class Dialer:
         if run.info.mode == "predictive":
             run.decision = decide(self.snapshot(run, available, t, (now - midnight).total_seconds()))
             predictive = run.decision.dials
+            if run.decision.hang_up:
+                await self.hang_up_rung_long(run, run.decision.hang_up, t)
         wanted = dials_wanted(
             run.info.mode, free=free, logged_in=len(available), unconnected=run.live.unconnected,
             in_flight=len(run.live.calls), lines_per_agent=run.info.lines_per_agent, max_lines=run.info.max_lines,
@@ -676,6 +681,28 @@ class Dialer:
         for lead in leased:
             placed += await self._dial(run, lead, caller_ids[0])
         return placed
+
+    async def hang_up_rung_long(self, run: CampaignRun, count: int, t: float) -> int:
+        """Hang up the ``count`` longest-ringing calls the pacing asked to; returns how many were.
+
+        Only calls that rang the legal minimum since they were sent, and none picked up
+        (the tracker checks again as it sends). Each ends as a no answer through its
+        OriginateResponse, like any client who did not pick up.
+        """
+        rung = MIN_RING_SECONDS + RING_SETUP_SECONDS
+        old = sorted((c for c in run.live.calls.values()
+                      if c.ringing and c.mode != "preview" and c.picked_up_at is None and t - c.dialed_at >= rung),
+                     key=lambda c: c.dialed_at)
+        done = 0
+        for call in old[:count]:
+            try:
+                done += await self.bridge.hang_up_ringing(call.action_id)
+            except AmiError as exc:
+                log.warning("dialer.hang_up_failed campaign_id=%s action_id=%s error=%s", run.info.id, call.action_id, exc)
+                break
+        if done:
+            log.info("dialer.hung_up_rung_long campaign_id=%s calls=%d", run.info.id, done)
+        return done
 
     async def _dial_callbacks(self, run: CampaignRun, mine: list[AgentSeen], now: datetime, t: float,
                               caller_id: str | None) -> set[str]:

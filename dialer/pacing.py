@@ -26,7 +26,7 @@ How it chooses
   (``free - ringing - waiting``: those cannot abandon), never more calls in progress
   (ringing, waiting, talking) than ``lines_per_agent`` per available agent.
 
-Hanging up (off by default, see ``PacingConfig.hang_up_after``): with no call to add, the
+Hanging up calls that rang long: with no call to add, the
 longest-ringing calls that rang the legal minimum (``MIN_RING_SECONDS``) are hung up while
 each brings more than ``hang_up_factor * theta`` abandons per human it may bring.
 
@@ -151,10 +151,9 @@ class PacingConfig:
     talk_outliers_slack: int = 2
     # Hanging up calls that rang long (see _hang_ups): a call may be hung up unanswered once it
     # rang ``hang_up_after`` s (never under MIN_RING_SECONDS; 0: never), when the abandons it
-    # brings, per human, exceed ``hang_up_factor`` theta. Off until the live campaign runner
-    # can hang up a ringing Originate; measured in the simulator (docs/dialer_pacing.md).
-    hang_up_after: float = 0.0
-    hang_up_factor: float = 2.0
+    # brings, per human, exceed ``hang_up_factor`` theta.
+    hang_up_after: float = MIN_RING_SECONDS
+    hang_up_factor: float = 2.0  # 4 hung up fewer and kept agents less busy (docs/dialer_pacing.md)
 
 
 @dataclass(frozen=True, slots=True)

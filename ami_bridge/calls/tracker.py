@@ -276,6 +276,14 @@ class CallTracker:
             log.warning("ami.tracker.drain_failed", exc_info=True)
         return out
 
+    def ringing_channel(self, action_id: str) -> str | None:
+        """The channel an Originate rings now (the party it dials); None once answered or ended, or before it is seen."""
+        rec = self._originates.get(action_id)
+        if rec is None or rec.responded or rec.call is None:
+            return None
+        channel = rec.call.originated_ch
+        return channel.name if channel is not None and channel.alive else None
+
     @property
     def live_calls(self) -> int:
         """Calls not yet finished (for metrics and tests)."""

@@ -923,3 +923,46 @@ async def test_a_dialer_taking_a_campaign_over_starts_from_the_last_half_hours_f
     figures = rig.dialer.stats(setup.campaign_id)
     assert figures is not None
     assert (figures["window_dials"], figures["window_answered"], figures["window_abandoned"]) == (3, 2, 1)
+
+
+async def test_a_call_the_pacing_hangs_up_after_it_rang_long_is_a_no_answer_retried_as_one(  # type: ignore[no-untyped-def]
+        make_rig, db: Database) -> None:
+    """The pacing may hang up a call rung past 15 s: the trunk channel is hung up over AMI, the client never picks up.
+
+    Real time: the client would answer after 20 s; the call's clock is moved back so it has rung past
+    the legal minimum by the dialer's count, and it is hung up long before that answer.
+    """
+    phone = "+375291234567"
+    rig, setup, run = await _one_client_campaign(make_rig, db, "ОДО «Поздний ответ»", phone,
+                                                 ClientBehaviour("answer", ring_seconds=20.0, talk_seconds=3.0),
+                                                 time_scale=1.0)
+    await wait_for(lambda: any(c.ringing for c in run.live.calls.values()), 15.0, "the client's phone ringing")
+    await wait_for(lambda: rig.record.calls, 5.0, "the client's leg in the simulator")
+    [call] = run.live.calls.values()
+    now = asyncio.get_running_loop().time()
+    assert await rig.dialer.hang_up_rung_long(run, 1, now) == 0, "rung a moment: the law's 15 s are not up"
+    call.dialed_at -= 17.5  # rung past 15 s and the 2 s margin for the ring to start
+    assert await rig.dialer.hang_up_rung_long(run, 5, asyncio.get_running_loop().time()) == 1
+    await wait_for(lambda: not run.live.calls, 5.0, "the hung-up call ended")
+    [attempt] = await attempts_of(db, setup.campaign_id)
+    assert attempt.outcome == "no_answer"
+    assert asyncio.get_running_loop().time() - now < 10.0, "hung up, not answered after 20 s"
+    [leg] = rig.record.calls
+    assert leg.ended is not None
+    lead = (await leads_of(db, setup.campaign_id))[phone]
+    assert lead.state == "ready"
+    assert timedelta(minutes=110) < lead.next_try_at - utcnow() <= timedelta(minutes=120)  # the no-answer rule
+
+
+async def test_a_call_already_picked_up_is_never_hung_up_as_ringing(make_rig, db: Database) -> None:  # type: ignore[no-untyped-def]
+    phone = "+380501234567"
+    rig, setup, run = await _one_client_campaign(make_rig, db, "ТОВ «Швидка відповідь»", phone,
+                                                 ClientBehaviour("answer", ring_seconds=1.0, talk_seconds=600.0))
+    await wait_for(lambda: any(c.connected_at is not None for c in run.live.calls.values()), 15.0,
+                   "operator 101 talking to the client")
+    [call] = run.live.calls.values()
+    call.dialed_at -= 60.0
+    assert await rig.bridge.hang_up_ringing(call.action_id) is False
+    assert await rig.dialer.hang_up_rung_long(run, 1, asyncio.get_running_loop().time()) == 0
+    await asyncio.sleep(0.3)
+    assert call.action_id in run.live.calls and rig.record.calls[0].ended is None

@@ -311,7 +311,8 @@ def test_a_call_rung_past_the_legal_minimum_is_hung_up_when_its_human_would_find
     decision = decide(stats, HANG_UP)
     assert decision.dials == 0
     assert 1 <= decision.hang_up <= 4
-    assert decide(stats).hang_up == 0  # the default config never hangs up
+    assert decide(stats).hang_up == decision.hang_up  # the default
+    assert decide(stats, PacingConfig(hang_up_after=0)).hang_up == 0  # 0: never
 
 
 def test_no_call_is_hung_up_before_it_rang_fifteen_seconds_whatever_the_config() -> None:
